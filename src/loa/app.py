@@ -1,0 +1,65 @@
+"""The ASGI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from loa.kit.errors import COMMON_ERROR_RESPONSES, install_error_handlers
+from loa.kit.logging import configure_logging
+from loa.kit.metrics import install_metrics
+from loa.runtime import Runtime
+from loa.settings import Settings, get_settings
+
+
+def api_routers() -> list[APIRouter]:
+    """Every domain's `/api/v1` router, in the order they appear in the OpenAPI document."""
+    return []
+
+
+def page_routers() -> list[APIRouter]:
+    return []
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings)
+    runtime = runtime or Runtime(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.close()
+
+    app = FastAPI(
+        title="Loa",
+        summary="Official accounts of state agencies and public-utility units",
+        version="0.1.0",
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    install_metrics(app)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz(request: Request) -> JSONResponse:
+        from sqlalchemy import text
+
+        async with request.app.state.runtime.read_session() as session:
+            await session.execute(text("SELECT 1"))
+        return JSONResponse({"status": "ok"})
+
+    for router in api_routers():
+        app.include_router(router, prefix="/api/v1", responses=COMMON_ERROR_RESPONSES)
+    for router in page_routers():
+        app.include_router(router, include_in_schema=False)
+    return app

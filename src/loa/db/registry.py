@@ -1,0 +1,9 @@
+"""Imports every domain's models so that the metadata (for Alembic) knows all tables."""
+
+import loa.domains.accounts.models
+import loa.domains.agencies.models
+import loa.domains.follows.models
+import loa.domains.people.models  # noqa: F401
+from loa.db.base import Base
+
+metadata = Base.metadata

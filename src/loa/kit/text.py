@@ -1,0 +1,31 @@
+"""Vietnamese-aware text folding for search: "Bộ Y tế" and "bo y te" fold alike; đ → d."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_D_MAP = str.maketrans({"đ": "d", "Đ": "D"})
+_SPACES = re.compile(r"\s+")
+_NON_WORD = re.compile(r"[^\w]+")
+
+
+def nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+def fold(text: str) -> str:
+    """Lower-case, diacritics removed, đ→d, runs of spaces collapsed. Idempotent."""
+    decomposed = unicodedata.normalize("NFD", text.translate(_D_MAP))
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _SPACES.sub(" ", unicodedata.normalize("NFC", stripped).casefold()).strip()
+
+
+def fold_words(text: str) -> list[str]:
+    """Folded words, punctuation dropped: the tokens search matches on."""
+    return [word for word in _NON_WORD.split(fold(text)) if word]
+
+
+def clean_line(text: str) -> str:
+    """A one-line user-entered value: NFC, trimmed, inner whitespace collapsed."""
+    return _SPACES.sub(" ", nfc(text)).strip()

@@ -1,0 +1,68 @@
+"""Configuration from `LOA_*` environment variables; `./loa run` works with none set."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LOA_", extra="ignore")
+
+    env: Literal["development", "production", "test"] = "development"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    public_url: str | None = None
+
+    data_dir: Path = Path("var")
+    database_url: str | None = None  # default: SQLite file in data_dir
+    redis_url: str | None = None  # set → Redis-backed jobs, events and rate limits
+
+    secret_key: str | None = None  # default: generated once into data_dir/secret_key
+    log_format: Literal["console", "json"] | None = None  # default: json in production
+    log_level: str = "INFO"
+
+    otp_sender: Literal["log"] = "log"
+    otp_ttl_seconds: int = 300
+    otp_max_attempts: int = 5
+    session_ttl_hours: int = 24 * 14
+    seed_demo: bool = True  # `./loa run` seeds demo data into an empty database
+    sweep_interval_seconds: float = 10.0
+    run_worker_in_web: bool | None = None  # default: True when no Redis (embedded mode)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'loa.db').resolve()}"
+
+    @property
+    def embedded_worker(self) -> bool:
+        if self.run_worker_in_web is not None:
+            return self.run_worker_in_web
+        return self.redis_url is None
+
+    @property
+    def resolved_secret_key(self) -> str:
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
