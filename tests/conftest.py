@@ -4,18 +4,25 @@ built by the Alembic migrations, and a clean slate per test (reference data such
 from __future__ import annotations
 
 import os
+import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
+import pyotp
 import pytest
 from httpx import ASGITransport, AsyncClient
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
 from loa.app import create_app
 from loa.db.migrate import upgrade_async
 from loa.db.registry import metadata
+from loa.domains.people import service
+from loa.domains.people.models import SentMessage, User
+from loa.kit.auth import session_cookie_name
+from loa.kit.effects import commit
 from loa.runtime import Runtime
 from loa.settings import Settings
 
@@ -110,6 +117,7 @@ async def _clean(runtime: Runtime) -> None:
 async def runtime(settings: Settings, reference_data: None) -> AsyncIterator[Runtime]:
     runtime = Runtime(settings)
     await _clean(runtime)
+    await runtime.limiter.reset()  # budgets in Redis outlive a test
     await runtime.start()
     try:
         yield runtime
@@ -127,3 +135,87 @@ async def client(app) -> AsyncIterator[AsyncClient]:  # type: ignore[no-untyped-
     transport = ASGITransport(app=app)
     async with AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
+
+
+# --- signing in: through the real API (one-time code, password + TOTP) or straight into a session --------
+
+
+async def last_code(runtime: Runtime, phone: str) -> str:
+    async with runtime.read_session() as session:
+        body = await session.scalar(select(SentMessage.body).where(SentMessage.recipient == phone)
+                                    .order_by(SentMessage.id.desc()).limit(1))
+    assert body is not None, f"no message sent to {phone}"
+    match = re.search(r"\b(\d{6})\b", body)
+    assert match
+    return match.group(1)
+
+
+@pytest.fixture
+def otp_code(runtime: Runtime) -> Callable[[str], Awaitable[str]]:
+    """The code in the latest text message to a phone (E.164)."""
+
+    async def otp_code(phone: str) -> str:
+        return await last_code(runtime, phone)
+
+    return otp_code
+
+
+@pytest.fixture
+def sign_in(client: AsyncClient, runtime: Runtime) -> Callable[..., Awaitable[dict[str, Any]]]:
+    async def sign_in(phone: str = "0912 345 678") -> dict[str, Any]:
+        sent = await client.post("/api/v1/auth/otp/request", json={"phone": phone})
+        assert sent.status_code == 202, sent.text
+        code = await last_code(runtime, sent.json()["phone"])
+        response = await client.post("/api/v1/auth/otp/verify", json={"phone": phone, "code": code})
+        assert response.status_code == 200, response.text
+        client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
+        return response.json()
+
+    return sign_in
+
+
+async def make_staff(runtime: Runtime, email: str = "staff@example.vn", password: str = "correct horse battery",
+                     *, operator: bool = False) -> User:
+    """A staff user with a confirmed authenticator (as `./loa admin create` makes them)."""
+    async with runtime.session() as session:
+        user, _ = await service.set_staff_credentials(session, email=email, password=password, operator=operator)
+        await commit(session)
+    return user
+
+
+@pytest.fixture
+def staff_sign_in(client: AsyncClient, runtime: Runtime) -> Callable[..., Awaitable[dict[str, Any]]]:
+    async def staff_sign_in(email: str = "staff@example.vn", password: str = "correct horse battery",
+                            *, operator: bool = False) -> dict[str, Any]:
+        user = await make_staff(runtime, email, password, operator=operator)
+        login = await client.post("/api/v1/auth/login", json={"email": email, "password": password})
+        assert login.status_code == 200, login.text
+        client.headers["X-CSRF-Token"] = login.json()["csrf_token"]
+        assert user.totp_secret
+        response = await client.post("/api/v1/auth/totp", json={"code": pyotp.TOTP(user.totp_secret).now()})
+        assert response.status_code == 200, response.text
+        client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
+        return response.json()
+
+    return staff_sign_in
+
+
+@pytest.fixture
+async def client_as(app):  # type: ignore[no-untyped-def]
+    """`await client_as(user)`: a client signed in as `user` (an active session made by the service)."""
+    clients: list[AsyncClient] = []
+
+    async def sign_in_as(user: User) -> AsyncClient:
+        runtime: Runtime = app.state.runtime
+        async with runtime.session() as session:
+            token, login_session = await service.start_session(session, user)
+            await commit(session)
+        signed_in = AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver",
+                                cookies={session_cookie_name(runtime.settings): token},
+                                headers={"X-CSRF-Token": login_session.csrf_token})
+        clients.append(signed_in)
+        return signed_in
+
+    yield sign_in_as
+    for signed_in in clients:
+        await signed_in.aclose()

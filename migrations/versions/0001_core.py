@@ -1,7 +1,7 @@
 """Core tables: people, organisations, accounts, follows; account search indexes.
 
 Revision ID: 0001
-Revises: 
+Revises:
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ def upgrade() -> None:
     sa.Column('province_code', sa.String(length=2), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['parent_id'], ['organisations.id'], name=op.f('fk_organisations_parent_id_organisations'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_organisations'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_organisations')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('organisations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_organisations_parent_id'), ['parent_id'], unique=False)
@@ -70,7 +71,8 @@ def upgrade() -> None:
     sa.Column('last_login_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('email', name=op.f('uq_users_email')),
-    sa.UniqueConstraint('phone', name=op.f('uq_users_phone'))
+    sa.UniqueConstraint('phone', name=op.f('uq_users_phone')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_users_home_commune_code'), ['home_commune_code'], unique=False)
@@ -97,7 +99,8 @@ def upgrade() -> None:
     sa.CheckConstraint("verification_status IN ('unverified', 'pending', 'verified', 'rejected')", name=op.f('ck_accounts_verification_status')),
     sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_accounts_organisation_id_organisations'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_accounts')),
-    sa.UniqueConstraint('handle', name=op.f('uq_accounts_handle'))
+    sa.UniqueConstraint('handle', name=op.f('uq_accounts_handle')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('accounts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_accounts_commune_code'), ['commune_code'], unique=False)

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from loa.kit.csrf import install_csrf
 from loa.kit.errors import COMMON_ERROR_RESPONSES, install_error_handlers
 from loa.kit.logging import configure_logging
 from loa.kit.metrics import install_metrics
@@ -17,11 +18,19 @@ from loa.settings import Settings, get_settings
 
 def api_routers() -> list[APIRouter]:
     """Every domain's `/api/v1` router, in the order they appear in the OpenAPI document."""
-    return []
+    from loa.domains.accounts.api import router as accounts
+    from loa.domains.agencies.api import router as agencies
+    from loa.domains.follows.api import router as follows
+    from loa.domains.geo.api import router as geo
+    from loa.domains.people.api import router as people
+
+    return [people, accounts, follows, agencies, geo]
 
 
 def page_routers() -> list[APIRouter]:
-    return []
+    from loa.domains.people.pages import router as people
+
+    return [people]
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
@@ -48,6 +57,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     app.state.runtime = runtime
     install_error_handlers(app)
+    install_csrf(app)  # inside the metrics middleware: refusals are counted too
     install_metrics(app)
 
     @app.get("/healthz", include_in_schema=False)

@@ -19,7 +19,9 @@ app = typer.Typer(help="Loa: official accounts of state agencies and public-util
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 admin_app = typer.Typer(help="Platform administration.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+dev_app = typer.Typer(help="Development helpers (refused when LOA_ENV=production).", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
+app.add_typer(dev_app, name="dev")
 
 PortOption = Annotated[int | None, typer.Option("--port", "-p", help="Port (default: LOA_PORT or 8000).")]
 HostOption = Annotated[str | None, typer.Option("--host", help="Interface (default: LOA_HOST or 127.0.0.1).")]
@@ -40,6 +42,17 @@ def _serve(settings: Settings) -> None:
                 proxy_headers=True, timeout_graceful_shutdown=5)
 
 
+async def _load_reference_data(settings: Settings) -> None:
+    from loa.domains.geo.loader import ensure_loaded
+    from loa.runtime import Runtime
+
+    runtime = Runtime(settings)
+    try:
+        await ensure_loaded(runtime)
+    finally:
+        await runtime.close()
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Bring the database schema up to date (Alembic)."""
@@ -47,6 +60,7 @@ def db_upgrade(revision: str = "head") -> None:
 
     settings = get_settings()
     upgrade(settings.resolved_database_url, revision)
+    asyncio.run(_load_reference_data(settings))
     typer.echo(f"database at {revision}: {settings.resolved_database_url.split('@')[-1]}")
 
 
@@ -58,7 +72,9 @@ def run(port: PortOption = None, host: HostOption = None) -> None:
 
     settings = _settings(port=port, host=host)
     upgrade(settings.resolved_database_url)
-    asyncio.run(ensure_demo(settings))
+    asyncio.run(_load_reference_data(settings))
+    if settings.seed_demo:
+        asyncio.run(ensure_demo(settings))
     typer.echo(f"Loa: http://{settings.host}:{settings.port}/  (Ctrl-C to stop)")
     _serve(settings)
 
@@ -110,6 +126,17 @@ def admin_create(
     asyncio.run(create_operator(get_settings(), email=email, password=password, name=name))
 
 
+@dev_app.command("totp")
+def dev_totp(email: str) -> None:
+    """Print the current second-factor code of a staff user (demo logins without an authenticator app)."""
+    from loa.domains.people.cli import current_totp
+
+    settings = get_settings()
+    if settings.is_production:
+        raise typer.BadParameter("not available in production")
+    typer.echo(asyncio.run(current_totp(settings, email=email)))
+
+
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def test(ctx: typer.Context) -> None:
     """Lint, then the whole suite on SQLite; again on PostgreSQL + Redis when LOA_TEST_DATABASE_URL is set."""
@@ -133,9 +160,9 @@ def test(ctx: typer.Context) -> None:
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def bench(ctx: typer.Context) -> None:
     """List the benchmarks, or run one: `./loa bench NAME [--quick]` (JSON lines on stdout)."""
+    sys.path.insert(0, str(ROOT))
     from bench.runner import main as bench_main
 
-    sys.path.insert(0, str(ROOT))
     raise typer.Exit(bench_main(ctx.args))
 
 

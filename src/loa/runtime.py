@@ -9,17 +9,21 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from loa.db.engine import create_engine, create_sessionmaker, is_sqlite, read_only
-from loa.kit.events import EventBus, MemoryEventBus
-from loa.kit.jobs import JobQueue, MemoryJobQueue
+from loa.kit.events import EventBus, MemoryEventBus, RedisEventBus
+from loa.kit.jobs import JobQueue, MemoryJobQueue, QueueNames, RedisJobQueue, import_task_modules
+from loa.kit.ratelimit import RateLimiter
+from loa.kit.workers import Lease, LocalLease, RedisLease, Scheduler
 from loa.settings import Settings
 
 
 class Runtime:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, names: QueueNames | None = None) -> None:
         self.settings = settings
+        self.names = names or QueueNames()
         self.database_url = settings.resolved_database_url
         self.engine: AsyncEngine = create_engine(self.database_url)
         self.is_sqlite = is_sqlite(self.database_url)
@@ -29,8 +33,11 @@ class Runtime:
         self._read_sessions: async_sessionmaker[AsyncSession] = create_sessionmaker(
             read_only(self.engine), info={"runtime": self}
         )
-        self.bus: EventBus = build_event_bus(settings)
+        self._redis = build_redis(settings)
+        self.bus: EventBus = build_event_bus(settings, self._redis, self.names)
         self.jobs: JobQueue = build_job_queue(settings, self)
+        self.limiter: RateLimiter = build_rate_limiter(settings)
+        self.scheduler = Scheduler(self, build_lease(settings, self._redis, self.names))
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -44,18 +51,47 @@ class Runtime:
             yield session
 
     async def start(self) -> None:
+        import_task_modules()
         await self.bus.start()
         await self.jobs.start()
+        if self.settings.embedded_worker:
+            # This process also runs jobs from the shared queue (if any) and the sweeps.
+            await self.jobs.start_consumer()
+            await self.scheduler.start()
 
     async def close(self) -> None:
+        await self.scheduler.close()
         await self.jobs.close()
         await self.bus.close()
+        await self.limiter.close()
+        if self._redis is not None:
+            await self._redis.aclose()
         await self.engine.dispose()
 
 
-def build_event_bus(settings: Settings) -> EventBus:
-    return MemoryEventBus()
+def build_redis(settings: Settings) -> Redis | None:
+    return Redis.from_url(settings.redis_url) if settings.redis_url else None
+
+
+def build_event_bus(settings: Settings, redis: Redis | None, names: QueueNames) -> EventBus:
+    if redis is None:
+        return MemoryEventBus()
+    return RedisEventBus(redis, channel_prefix=names.channel_prefix)
 
 
 def build_job_queue(settings: Settings, runtime: Runtime) -> JobQueue:
-    return MemoryJobQueue(runtime)
+    if settings.redis_url is None:
+        return MemoryJobQueue(runtime)
+    return RedisJobQueue(runtime, settings.redis_url, runtime.names)
+
+
+def build_lease(settings: Settings, redis: Redis | None, names: QueueNames) -> Lease:
+    if redis is None:
+        return LocalLease()
+    return RedisLease(redis, names.scheduler_lease)
+
+
+def build_rate_limiter(settings: Settings) -> RateLimiter:
+    if settings.redis_url:
+        return RateLimiter.redis(settings.redis_url, secret=settings.resolved_secret_key)
+    return RateLimiter.memory()

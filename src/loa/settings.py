@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -31,6 +31,19 @@ class Settings(BaseSettings):
     otp_ttl_seconds: int = 300
     otp_max_attempts: int = 5
     session_ttl_hours: int = 24 * 14
+    # Rate limits in the `limits` notation ("N/period"); per-IP budgets allow for offices behind one NAT.
+    otp_limit_per_phone: str = "5/15minutes"
+    otp_limit_per_ip: str = "60/hour"
+    login_limit_per_email: str = "10/15minutes"
+    login_limit_per_ip: str = "100/15minutes"
+
+    @field_validator("otp_limit_per_phone", "otp_limit_per_ip", "login_limit_per_email", "login_limit_per_ip")
+    @classmethod
+    def _limit_notation(cls, value: str) -> str:
+        from limits import parse
+
+        parse(value)  # a typo fails at start-up, not at the first sign-in
+        return value
     seed_demo: bool = True  # `./loa run` seeds demo data into an empty database
     sweep_interval_seconds: float = 10.0
     run_worker_in_web: bool | None = None  # default: True when no Redis (embedded mode)

@@ -3,6 +3,7 @@
 import loa.domains.accounts.models
 import loa.domains.agencies.models
 import loa.domains.follows.models
+import loa.domains.geo.models
 import loa.domains.people.models  # noqa: F401
 from loa.db.base import Base
 

@@ -41,6 +41,7 @@ class Account(Base):
         CheckConstraint(check_in("kind", tuple(ACCOUNT_KINDS)), name="kind"),
         CheckConstraint(check_in("verification_status", VERIFICATION_STATUSES), name="verification_status"),
         Index("ix_accounts_province_kind", "province_code", "kind"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -1,0 +1,142 @@
+"""What every benchmark shares: result lines, percentiles, scratch databases and settings.
+
+A result line is one JSON object on stdout with at least: bench, case, value, unit, baseline,
+baseline_what, ratio (value / baseline) and better ("lower" or "higher": which way a ratio is good).
+The baseline is measured in the same run on the same database, because these machines are shared and
+noisy: the ratio is the figure to compare across runs and machines.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+
+from loa.settings import Settings
+
+BENCH_DATABASE_ENV = "LOA_BENCH_DATABASE_URL"
+
+
+@dataclass(frozen=True)
+class Options:
+    quick: bool = False
+    database_url: str | None = None  # a PostgreSQL server to run on as well (a scratch database is made)
+    skip_sqlite: bool = False
+
+    @property
+    def targets(self) -> list[str]:
+        """"sqlite", then the PostgreSQL URL when one is given (option or LOA_BENCH_DATABASE_URL)."""
+        url = self.database_url or os.environ.get(BENCH_DATABASE_ENV)
+        targets = [] if self.skip_sqlite else ["sqlite"]
+        return [*targets, url] if url else targets
+
+
+def result(bench: str, case: dict[str, Any], *, value: float, unit: str, baseline: float, baseline_what: str,
+           better: str, **extra: Any) -> dict[str, Any]:
+    if better not in ("lower", "higher"):
+        raise ValueError("better is 'lower' or 'higher'")
+    return {
+        "bench": bench,
+        "case": case,
+        "value": round(value, 4),
+        "unit": unit,
+        "baseline": round(baseline, 4),
+        "baseline_what": baseline_what,
+        "ratio": round(value / baseline, 4) if baseline else None,
+        "better": better,
+        **extra,
+    }
+
+
+def emit(line: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def note(message: str) -> None:
+    """Progress for the person watching: stderr, so stdout stays JSON lines."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0–100), nearest rank on the sorted values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1))))
+    return ordered[rank]
+
+
+def database_name(url: str) -> str:
+    return "sqlite" if url == "sqlite" else make_url(url).get_backend_name()
+
+
+@asynccontextmanager
+async def scratch_database(target: str) -> AsyncIterator[str]:
+    """A new, empty database for one benchmark: a temporary SQLite file, or a database created on the
+    given PostgreSQL server and dropped afterwards. Yields its SQLAlchemy async URL."""
+    if target == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="loa-bench-") as directory:
+            yield f"sqlite+aiosqlite:///{Path(directory) / 'bench.db'}"
+        return
+    import asyncpg
+
+    server = make_url(target)
+    name = f"loa_bench_{uuid.uuid4().hex[:10]}"
+    admin_dsn = server.set(drivername="postgresql").render_as_string(hide_password=False)
+    connection = await asyncpg.connect(admin_dsn)
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    try:
+        yield server.set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
+    finally:
+        connection = await asyncpg.connect(admin_dsn)
+        try:
+            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await connection.close()
+
+
+def bench_settings(database_url: str, data_dir: Path) -> Settings:
+    return Settings(
+        env="test",
+        database_url=database_url,
+        data_dir=data_dir,
+        secret_key="bench-" + uuid.uuid4().hex,
+        seed_demo=False,
+        log_format="console",
+        log_level="WARNING",
+    )
+
+
+async def prepare(settings: Settings) -> None:
+    """Schema and reference data, as `./loa run` would have them."""
+    from loa.db.migrate import upgrade_async
+    from loa.domains.geo.loader import ensure_loaded
+    from loa.runtime import Runtime
+
+    await upgrade_async(settings.resolved_database_url)
+    runtime = Runtime(settings)
+    try:
+        await ensure_loaded(runtime)
+    finally:
+        await runtime.close()
+
+
+def driver_dsn(database_url: str) -> str:
+    """The plain URL a raw driver connects with (asyncpg) or the SQLite file path."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        return url.database or ""
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)

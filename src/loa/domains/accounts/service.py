@@ -1,0 +1,479 @@
+"""Accounts: creation, profile, staff roles, verification ("định danh"), API tokens, discovery search.
+
+Functions take an AsyncSession and never commit: the caller commits with `loa.kit.effects.commit`.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Integer, Select, and_, case, column, func, literal, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from loa.db.base import utcnow
+from loa.domains.accounts.kinds import NATIONAL_KINDS
+from loa.domains.accounts.models import (
+    ACCOUNT_KINDS,
+    ACCOUNT_ROLES,
+    Account,
+    AccountMember,
+    ApiToken,
+    VerificationApplication,
+)
+from loa.domains.geo import service as geo
+from loa.domains.people import service as people
+from loa.domains.people.models import AuditEvent, User
+from loa.kit.effects import publish_after_commit
+from loa.kit.errors import Conflict, Forbidden, Invalid, NotFound
+from loa.kit.pagination import cursor_int, decode_cursor, encode_cursor
+from loa.kit.text import clean_line, fold, fold_words
+
+MANAGERS = ("owner", "admin")
+STAFF_ROLES = ACCOUNT_ROLES
+MAX_SEARCH_RESULTS = 1000  # deep paging through ranked search is refused beyond this
+
+
+# --- creation and profile -------------------------------------------------------------------------
+
+
+def search_text_of(name: str, handle: str) -> str:
+    return f"{fold(name)} {handle}"
+
+
+async def _unique_handle(session: AsyncSession, wanted: str | None, name: str) -> str:
+    if wanted:
+        if await session.scalar(select(Account.id).where(Account.handle == wanted)):
+            raise Conflict(f"Tên định danh '{wanted}' đã được dùng / Handle already taken", code="handle_taken")
+        return wanted
+    base = re.sub(r"[^a-z0-9]+", "-", fold(name)).strip("-")[:50] or "account"
+    if len(base) < 3:
+        base = f"{base}-oa"
+    candidate, n = base, 1
+    while await session.scalar(select(Account.id).where(Account.handle == candidate)):
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
+
+
+async def _validate_area(session: AsyncSession, province_code: str, commune_code: str | None) -> None:
+    await geo.require_province(session, province_code)
+    if commune_code is not None:
+        await geo.require_commune(session, commune_code, province_code=province_code)
+
+
+async def create_account(
+    session: AsyncSession,
+    *,
+    name: str,
+    kind: str,
+    province_code: str,
+    commune_code: str | None = None,
+    handle: str | None = None,
+    description: str = "",
+    contacts: dict[str, Any] | None = None,
+    office_hours: list[dict[str, Any]] | None = None,
+    organisation_id: int | None = None,
+    owner: User | None = None,
+) -> Account:
+    name = clean_line(name)
+    if not 2 <= len(name) <= 200:
+        raise Invalid("Tên tài khoản phải dài 2–200 ký tự / Name must be 2–200 characters", code="invalid_name")
+    if kind not in ACCOUNT_KINDS:
+        raise Invalid(f"Loại tài khoản không hợp lệ: {kind} / Unknown account kind", code="invalid_kind")
+    await _validate_area(session, province_code, commune_code)
+    if organisation_id is not None:
+        from loa.domains.agencies import service as agencies
+
+        await agencies.get_organisation(session, organisation_id)
+    handle = await _unique_handle(session, handle, name)
+    account = Account(
+        handle=handle,
+        name=name,
+        search_text=search_text_of(name, handle),
+        kind=kind,
+        description=description,
+        contacts=contacts or {},
+        office_hours=office_hours or [],
+        province_code=province_code,
+        commune_code=commune_code,
+        organisation_id=organisation_id,
+        verification_status="unverified",
+        follower_count=0,
+    )
+    session.add(account)
+    await session.flush()
+    if owner is not None:
+        session.add(AccountMember(account_id=account.id, user_id=owner.id, role="owner"))
+        await session.flush()
+    return account
+
+
+async def get_account(session: AsyncSession, account_id: int) -> Account:
+    account = await session.get(Account, account_id)
+    if account is None:
+        raise NotFound("Không tìm thấy tài khoản / Account not found", code="account_not_found")
+    return account
+
+
+async def get_account_by_handle(session: AsyncSession, handle: str) -> Account:
+    account = await session.scalar(select(Account).where(Account.handle == handle))
+    if account is None:
+        raise NotFound("Không tìm thấy tài khoản / Account not found", code="account_not_found")
+    return account
+
+
+async def update_profile(session: AsyncSession, *, account: Account, actor: User, changes: dict[str, Any]) -> Account:
+    await require_role(session, account.id, actor, MANAGERS)
+    if "name" in changes and changes["name"] is not None:
+        account.name = clean_line(changes["name"])
+        account.search_text = search_text_of(account.name, account.handle)
+    if "commune_code" in changes and changes["commune_code"] is not None:
+        await _validate_area(session, account.province_code, changes["commune_code"])
+        account.commune_code = changes["commune_code"]
+    for field in ("description", "avatar_url", "contacts", "office_hours"):
+        if field in changes and changes[field] is not None:
+            setattr(account, field, changes[field])
+    account.updated_at = utcnow()
+    await session.flush()
+    return account
+
+
+# --- staff roles ----------------------------------------------------------------------------------
+
+
+async def member_role(session: AsyncSession, account_id: int, user_id: int) -> str | None:
+    return await session.scalar(
+        select(AccountMember.role).where(AccountMember.account_id == account_id, AccountMember.user_id == user_id)
+    )
+
+
+async def require_role(session: AsyncSession, account_id: int, user: User, roles: Iterable[str]) -> str:
+    """The user's role on the account if it is one of `roles`; otherwise refused (tenant isolation)."""
+    role = await member_role(session, account_id, user.id)
+    if role is None or role not in tuple(roles):
+        raise Forbidden(
+            "Bạn không có quyền với tài khoản này / You do not have this permission on this account",
+            code="not_permitted",
+        )
+    return role
+
+
+async def accounts_of_member(session: AsyncSession, user_id: int) -> list[tuple[Account, str]]:
+    rows = await session.execute(
+        select(Account, AccountMember.role)
+        .join(AccountMember, AccountMember.account_id == Account.id)
+        .where(AccountMember.user_id == user_id)
+        .order_by(Account.name)
+    )
+    return [(account, role) for account, role in rows.all()]
+
+
+async def add_member(session: AsyncSession, *, account_id: int, user_id: int, role: str,
+                     actor: User | None = None) -> AccountMember:
+    """Add or change a staff member. With an actor: admins manage editors/agents/viewers, owners everyone."""
+    if role not in ACCOUNT_ROLES:
+        raise Invalid("Vai trò không hợp lệ / Unknown role", code="invalid_role")
+    if actor is not None:
+        actor_role = await require_role(session, account_id, actor, MANAGERS)
+        if role in MANAGERS and actor_role != "owner":
+            raise Forbidden("Chỉ chủ sở hữu mới giao quyền quản trị / Only an owner grants admin or owner",
+                            code="not_permitted")
+    if await session.get(User, user_id) is None:
+        raise NotFound("Không tìm thấy người dùng / User not found", code="user_not_found")
+    member = await session.get(AccountMember, (account_id, user_id))
+    if member is None:
+        member = AccountMember(account_id=account_id, user_id=user_id, role=role)
+        session.add(member)
+    else:
+        if member.role == "owner" and role != "owner":
+            await _keep_an_owner(session, account_id, user_id)
+        member.role = role
+    await session.flush()
+    return member
+
+
+async def remove_member(session: AsyncSession, *, account_id: int, user_id: int, actor: User) -> None:
+    actor_role = await require_role(session, account_id, actor, MANAGERS)
+    member = await session.get(AccountMember, (account_id, user_id))
+    if member is None:
+        raise NotFound("Người này không phải nhân viên của tài khoản / Not a staff member", code="member_not_found")
+    if member.role in MANAGERS and actor_role != "owner":
+        raise Forbidden("Chỉ chủ sở hữu mới gỡ quản trị viên / Only an owner removes admins", code="not_permitted")
+    if member.role == "owner":
+        await _keep_an_owner(session, account_id, user_id)
+    await session.delete(member)
+    await session.flush()
+
+
+async def _keep_an_owner(session: AsyncSession, account_id: int, leaving_user_id: int) -> None:
+    owners = await session.scalar(
+        select(func.count()).where(
+            AccountMember.account_id == account_id,
+            AccountMember.role == "owner",
+            AccountMember.user_id != leaving_user_id,
+        )
+    )
+    if not owners:
+        raise Conflict("Tài khoản phải còn ít nhất một chủ sở hữu / An account keeps at least one owner",
+                       code="last_owner")
+
+
+async def list_members(session: AsyncSession, *, account_id: int, actor: User) -> list[tuple[AccountMember, User]]:
+    await require_role(session, account_id, actor, STAFF_ROLES)
+    rows = await session.execute(
+        select(AccountMember, User)
+        .join(User, User.id == AccountMember.user_id)
+        .where(AccountMember.account_id == account_id)
+        .order_by(AccountMember.created_at, User.id)
+    )
+    return list(rows.all())
+
+
+# --- verification ("định danh") -------------------------------------------------------------------
+
+
+async def apply_for_verification(session: AsyncSession, *, account_id: int, user: User,
+                                 documents: list[dict[str, Any]], note: str = "") -> VerificationApplication:
+    await require_role(session, account_id, user, MANAGERS)
+    account = await get_account(session, account_id)
+    if account.verification_status == "verified":
+        raise Conflict("Tài khoản đã được xác minh / Account already verified", code="already_verified")
+    if account.verification_status == "pending":
+        raise Conflict("Hồ sơ xác minh đang chờ duyệt / An application is already under review",
+                       code="application_pending")
+    if not documents:
+        raise Invalid("Cần ít nhất một giấy tờ / At least one document is required", code="documents_required")
+    application = VerificationApplication(
+        account_id=account_id, submitted_by=user.id, documents=documents, note=note, status="pending"
+    )
+    account.verification_status = "pending"
+    session.add(application)
+    await session.flush()
+    publish_after_commit(session, "operators", {"type": "verification.applied", "account_id": str(account_id)})
+    return application
+
+
+async def decide_verification(session: AsyncSession, *, application_id: int, operator: User, approve: bool,
+                              reason: str | None = None) -> VerificationApplication:
+    if not operator.is_operator:
+        raise Forbidden("Chỉ quản trị nền tảng được duyệt / Only platform operators decide", code="not_operator")
+    application = await session.get(VerificationApplication, application_id)
+    if application is None:
+        raise NotFound("Không tìm thấy hồ sơ / Application not found", code="application_not_found")
+    if application.status != "pending":
+        raise Conflict("Hồ sơ đã được xử lý / Application already decided", code="already_decided")
+    reason = (reason or "").strip()
+    if not approve and not reason:
+        raise Invalid("Từ chối cần nêu lý do / A rejection needs a reason", code="reason_required")
+    account = await get_account(session, application.account_id)
+    now = utcnow()
+    application.status = "approved" if approve else "rejected"
+    application.reason = reason or None
+    application.decided_by = operator.id
+    application.decided_at = now
+    account.verification_status = "verified" if approve else "rejected"
+    account.verified_at = now if approve else None
+    session.add(AuditEvent(actor_user_id=operator.id, action=f"verification.{application.status}",
+                           subject=f"account:{account.id}", account_id=account.id))
+    await session.flush()
+    publish_after_commit(session, f"account:{account.id}",
+                         {"type": "account.verification", "status": account.verification_status})
+    return application
+
+
+async def set_verified(session: AsyncSession, account: Account) -> None:
+    """Mark verified without an application: for seeds and operator tooling only."""
+    account.verification_status = "verified"
+    account.verified_at = utcnow()
+    await session.flush()
+
+
+async def latest_application(session: AsyncSession, *, account_id: int, actor: User) -> VerificationApplication:
+    await require_role(session, account_id, actor, STAFF_ROLES)
+    application = await session.scalar(
+        select(VerificationApplication)
+        .where(VerificationApplication.account_id == account_id)
+        .order_by(VerificationApplication.id.desc())
+        .limit(1)
+    )
+    if application is None:
+        raise NotFound("Chưa có hồ sơ xác minh / No application yet", code="application_not_found")
+    return application
+
+
+async def list_applications(session: AsyncSession, *, operator: User, status: str | None, cursor: str | None,
+                            limit: int) -> tuple[list[tuple[VerificationApplication, Account]], str | None]:
+    if not operator.is_operator:
+        raise Forbidden("Chỉ quản trị nền tảng / Platform operators only", code="not_operator")
+    after = cursor_int(decode_cursor(cursor), "id")
+    query = select(VerificationApplication, Account).join(Account, Account.id == VerificationApplication.account_id)
+    if status:
+        query = query.where(VerificationApplication.status == status)
+    if after is not None:
+        query = query.where(VerificationApplication.id > after)
+    rows = list((await session.execute(query.order_by(VerificationApplication.id).limit(limit + 1))).all())
+    next_cursor = encode_cursor({"id": rows[limit - 1][0].id}) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+# --- API tokens -----------------------------------------------------------------------------------
+
+TOKEN_PREFIX = "loa_"  # noqa: S105 - a public marker, not a secret
+
+
+async def create_api_token(session: AsyncSession, *, account_id: int, actor: User, name: str,
+                           scopes: Sequence[str], expires_in_days: int | None = None) -> tuple[ApiToken, str]:
+    """A new token for the account's integrations; the plain token is returned once and never stored."""
+    from loa.kit.auth import hash_token
+
+    await require_role(session, account_id, actor, MANAGERS)
+    plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        account_id=account_id,
+        name=clean_line(name),
+        token_hash=hash_token(plain),
+        prefix=plain[: len(TOKEN_PREFIX) + 6],
+        scopes=sorted(set(scopes)),
+        created_by=actor.id,
+        expires_at=utcnow() + timedelta(days=expires_in_days) if expires_in_days else None,
+    )
+    session.add(token)
+    session.add(AuditEvent(actor_user_id=actor.id, action="api_token.created", subject=f"token:{token.prefix}",
+                           account_id=account_id))
+    await session.flush()
+    return token, plain
+
+
+async def list_api_tokens(session: AsyncSession, *, account_id: int, actor: User) -> list[ApiToken]:
+    await require_role(session, account_id, actor, MANAGERS)
+    result = await session.scalars(select(ApiToken).where(ApiToken.account_id == account_id).order_by(ApiToken.id))
+    return list(result)
+
+
+async def revoke_api_token(session: AsyncSession, *, account_id: int, token_id: int, actor: User) -> ApiToken:
+    await require_role(session, account_id, actor, MANAGERS)
+    token = await session.get(ApiToken, token_id)
+    if token is None or token.account_id != account_id:
+        raise NotFound("Không tìm thấy khóa API / API token not found", code="token_not_found")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        session.add(AuditEvent(actor_user_id=actor.id, action="api_token.revoked", subject=f"token:{token.prefix}",
+                               account_id=account_id))
+        await session.flush()
+    return token
+
+
+# --- discovery ------------------------------------------------------------------------------------
+
+
+def _filters(query: Select[Any], *, province_code: str | None, commune_code: str | None, kind: str | None,
+             verified: bool | None) -> Select[Any]:
+    if province_code:
+        query = query.where(Account.province_code == province_code)
+    if commune_code:
+        query = query.where(Account.commune_code == commune_code)
+    if kind:
+        query = query.where(Account.kind == kind)
+    if verified is True:
+        query = query.where(Account.verification_status == "verified")
+    elif verified is False:
+        query = query.where(Account.verification_status != "verified")
+    return query
+
+
+async def search_accounts(
+    session: AsyncSession,
+    *,
+    q: str | None = None,
+    province_code: str | None = None,
+    commune_code: str | None = None,
+    kind: str | None = None,
+    verified: bool | None = True,
+    cursor: str | None = None,
+    limit: int = 20,
+) -> tuple[list[Account], str | None]:
+    """Accounts matching every folded word of `q` as a word prefix ("bo y te" finds "Bộ Y tế"), best first:
+    name starting with the query, then containing it as a phrase, then verified and most followed."""
+    offset = cursor_int(decode_cursor(cursor), "offset") or 0
+    if offset + limit > MAX_SEARCH_RESULTS:
+        raise Invalid("Hãy thu hẹp tìm kiếm / Narrow the search: too many pages", code="search_too_deep")
+    words = fold_words(q or "")[:8]
+    query = select(Account)
+    if words:
+        phrase = " ".join(words)
+        query = _match_words(session, query, words).order_by(
+            (Account.search_text.like(f"{phrase}%")).desc(),
+            (literal(" ").concat(Account.search_text).like(f"% {phrase}%")).desc(),
+        )
+    query = _filters(query, province_code=province_code, commune_code=commune_code, kind=kind, verified=verified)
+    query = query.order_by(
+        (Account.verification_status == "verified").desc(), Account.follower_count.desc(), Account.id
+    )
+    rows = list(await session.scalars(query.offset(offset).limit(limit + 1)))
+    next_cursor = encode_cursor({"offset": offset + limit}) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+def _match_words(session: AsyncSession, query: Select[Any], words: list[str]) -> Select[Any]:
+    if session.get_bind().dialect.name == "sqlite":
+        # FTS5 prefix query over the folded text, kept in sync by triggers (migration 0001).
+        match = " ".join(f'"{word}"*' for word in words)
+        ids = text("SELECT rowid FROM account_search WHERE account_search MATCH :match").bindparams(match=match)
+        return query.where(Account.id.in_(ids.columns(column("rowid", Integer))))
+    # PostgreSQL: word-prefix regexes, served by the trigram GIN index on search_text.
+    return query.where(and_(*(Account.search_text.regexp_match(rf"\m{word}") for word in words)))
+
+
+async def local_accounts(session: AsyncSession, *, commune_code: str, limit: int = 50) -> list[Account]:
+    """Accounts for a commune: its own (People's Committee, police, schools…) first, then its province's."""
+    commune = await geo.require_commune(session, commune_code)
+    query = (
+        select(Account)
+        .where(
+            Account.verification_status == "verified",
+            or_(
+                Account.commune_code == commune_code,
+                and_(
+                    Account.province_code == commune.province_code,
+                    Account.commune_code.is_(None),
+                    Account.kind.not_in(NATIONAL_KINDS),
+                ),
+            ),
+        )
+        .order_by(case((Account.commune_code == commune_code, 0), else_=1), Account.follower_count.desc(), Account.id)
+        .limit(limit)
+    )
+    return list(await session.scalars(query))
+
+
+async def change_follower_count(session: AsyncSession, account_id: int, delta: int) -> None:
+    """Counter kept by the follows domain: one UPDATE, never a COUNT over follows."""
+    await session.execute(
+        update(Account).where(Account.id == account_id).values(follower_count=Account.follower_count + delta)
+    )
+
+
+
+# --- personal data hooks (export and erasure) -----------------------------------------------------
+
+
+async def export_staff_roles(session: AsyncSession, user_id: int) -> list[dict[str, str]]:
+    return [{"account_id": str(account.id), "account_name": account.name, "role": role}
+            for account, role in await accounts_of_member(session, user_id)]
+
+
+async def refuse_erasing_last_owner(session: AsyncSession, user_id: int) -> None:
+    """An account must not be orphaned: its last owner hands it over before deleting themselves."""
+    owned = await session.scalars(
+        select(AccountMember.account_id).where(AccountMember.user_id == user_id, AccountMember.role == "owner")
+    )
+    for account_id in owned.all():
+        await _keep_an_owner(session, account_id, user_id)
+
+
+people.register_exporter("staff_roles", export_staff_roles)
+people.register_eraser("accounts", refuse_erasing_last_owner)

@@ -1,0 +1,227 @@
+"""Demo data: real-looking agencies, staff logins and a few citizens, written through the domain services
+(the same checks and side effects as the application), so the demo shows what users will see.
+
+Every staff login uses DEMO_PASSWORD and a fixed TOTP secret (listed below and printed by the seed), so
+that the README can list them. Never for production: anyone can read them here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pyotp
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from loa.domains.accounts import service as accounts
+from loa.domains.accounts.models import Account
+from loa.domains.agencies import service as agencies
+from loa.domains.follows import service as follows
+from loa.domains.people import service as people
+from loa.domains.people.models import User
+
+DEMO_PASSWORD = "loa-demo-2025"  # noqa: S105 (published demo login)
+DEMO_MARKER_HANDLE = "boyte"  # present ⇔ the demo data was loaded
+
+
+@dataclass(frozen=True)
+class Staff:
+    email: str
+    name: str
+    totp_secret: str
+    operator: bool = False
+    roles: tuple[tuple[str, str], ...] = ()  # (account key, role)
+    organisations: tuple[tuple[str, str], ...] = ()  # (organisation key, role)
+
+    @property
+    def totp_uri(self) -> str:
+        return pyotp.TOTP(self.totp_secret).provisioning_uri(name=self.email, issuer_name=people.TOTP_ISSUER)
+
+
+STAFF = (
+    Staff("vanhanh@loa.example", "Vận hành Loa", "2D3MK4YRCAACLGJ3N5DCKDSI3UGIEEW7", operator=True),
+    Staff("boyte@loa.example", "Trần Thu Hà (Bộ Y tế)", "5ZOZJQJZKKXRCNAE3ZNE34V6NIIA66FJ",
+          roles=(("boyte", "owner"),)),
+    Staff("bientap.boyte@loa.example", "Lê Minh Quân (biên tập, Bộ Y tế)", "HJYQCNXBTKN225KSBEADHKGUK3G6YTOC",
+          roles=(("boyte", "editor"), ("syte-hanoi", "editor"))),
+    Staff("csgt.hanoi@loa.example", "Phạm Đức Long (CSGT Hà Nội)", "EMKZQJGTPVS36RGGO5RJXU3Q5GLAO2RQ",
+          roles=(("csgt-hanoi", "owner"), ("congan-badinh", "owner"))),
+    Staff("hanoi@loa.example", "Nguyễn Thị Lan (UBND TP. Hà Nội)", "WQCDV3XZ3WD2Q6UCVD3PSO22VYK54MET",
+          roles=(("ubnd-hanoi", "owner"), ("syte-hanoi", "owner"), ("sogd-hanoi", "owner"),
+                 ("ubnd-hoankiem", "owner"), ("ubnd-caugiay", "owner"), ("ubnd-socson", "owner"),
+                 ("thpt-chuvanan", "owner"), ("xanhpon", "owner"), ("evn-hanoi", "owner")),
+          organisations=(("ubnd-hanoi", "owner"),)),
+    Staff("badinh@loa.example", "Hoàng Văn Sơn (UBND Phường Ba Đình)", "PEWTKVCQ3QVRO3TSWGVJQWBPQWI4GKJ7",
+          roles=(("ubnd-badinh", "owner"), ("ubnd-hoankiem", "admin"))),
+    Staff("tiepdan.badinh@loa.example", "Vũ Ngọc Mai (tiếp dân, Phường Ba Đình)", "BOKESHXUKWXHLKFTMKLDSLDINT2TGO5D",
+          roles=(("ubnd-badinh", "agent"),)),
+    Staff("hcm@loa.example", "Võ Thanh Tâm (TP. Hồ Chí Minh)", "NRLHYBA4LTABN33BKD3YHID2KPFVOPEV",
+          roles=(("ubnd-hcm", "owner"), ("syte-hcm", "owner"), ("ubnd-saigon", "owner")),
+          organisations=(("ubnd-hcm", "owner"),)),
+    Staff("danang@loa.example", "Huỳnh Văn Khoa (TP. Đà Nẵng)", "O2YF4QB4CRSS5BSI322QAGN4XUBEG3UJ",
+          roles=(("ubnd-danang", "owner"), ("sokhcn-danang", "owner"), ("ubnd-haichau", "owner")),
+          organisations=(("ubnd-danang", "owner"),)),
+    Staff("chinhphu@loa.example", "Đinh Thị Yến (Thông tin Chính phủ)", "ZF74I3OJDKE7JAI55IE7AA6R5EHYJ4VG",
+          roles=(("thongtin-chinhphu", "owner"), ("boyte", "viewer"))),
+    Staff("nuocsach@loa.example", "Đặng Hữu Phúc (Nước sạch Hà Nội)", "INIXUHZYGUPCYKFWKEXSEPVSMLZGZOCZ",
+          roles=(("nuocsach-hanoi", "owner"),)),
+)
+
+# (key, parent key, name, province)
+ORGANISATIONS = (
+    ("chinhphu", None, "Chính phủ", None),
+    ("ubnd-hanoi", None, "UBND Thành phố Hà Nội", "01"),
+    ("syte-hanoi", "ubnd-hanoi", "Sở Y tế Hà Nội", "01"),
+    ("sogd-hanoi", "ubnd-hanoi", "Sở Giáo dục và Đào tạo Hà Nội", "01"),
+    ("congan-hanoi", None, "Công an Thành phố Hà Nội", "01"),
+    ("ubnd-hcm", None, "UBND Thành phố Hồ Chí Minh", "79"),
+    ("ubnd-danang", None, "UBND Thành phố Đà Nẵng", "48"),
+)
+
+_HOURS = [{"days": "mon-fri", "open": "07:30", "close": "17:00"}]
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    key: str  # also the handle
+    name: str
+    kind: str
+    province_code: str
+    commune_code: str | None = None
+    organisation: str | None = None
+    description: str = ""
+    contacts: dict[str, Any] | None = None
+    verified: bool = True
+
+
+ACCOUNTS = (
+    DemoAccount("boyte", "Bộ Y tế", "ministry", "01", organisation="chinhphu",
+                description="Thông tin chính thức về y tế, phòng chống dịch bệnh, khám chữa bệnh và bảo hiểm y tế.",
+                contacts={"hotline": "19009095", "website": "https://moh.gov.vn"}),
+    DemoAccount("thongtin-chinhphu", "Thông tin Chính phủ", "government_office", "01", organisation="chinhphu",
+                description="Thông tin chính thức từ Chính phủ: chính sách mới, chỉ đạo, điều hành.",
+                contacts={"website": "https://baochinhphu.vn"}),
+    DemoAccount("ubnd-hanoi", "UBND Thành phố Hà Nội", "provincial_committee", "01", organisation="ubnd-hanoi",
+                description="Ủy ban nhân dân Thành phố Hà Nội.", contacts={"website": "https://hanoi.gov.vn"}),
+    DemoAccount("syte-hanoi", "Sở Y tế Hà Nội", "provincial_department", "01", organisation="syte-hanoi",
+                description="Thông tin y tế, lịch tiêm chủng, cảnh báo dịch bệnh trên địa bàn Thủ đô."),
+    DemoAccount("sogd-hanoi", "Sở Giáo dục và Đào tạo Hà Nội", "provincial_department", "01",
+                organisation="sogd-hanoi", description="Tuyển sinh, lịch thi, thông báo của ngành giáo dục Thủ đô."),
+    DemoAccount("csgt-hanoi", "Phòng CSGT Công an TP. Hà Nội", "police", "01", organisation="congan-hanoi",
+                description="Tiếp nhận phản ánh vi phạm giao thông, thông báo phân luồng, phạt nguội.",
+                contacts={"hotline": "069.219.6000"}),
+    DemoAccount("congan-badinh", "Công an phường Ba Đình", "police", "01", "00004", organisation="congan-hanoi",
+                description="An ninh trật tự, cư trú, định danh điện tử trên địa bàn phường."),
+    DemoAccount("ubnd-badinh", "UBND Phường Ba Đình", "commune_committee", "01", "00004", organisation="ubnd-hanoi",
+                description="Thông báo, thủ tục hành chính và tiếp nhận phản ánh của người dân phường Ba Đình."),
+    DemoAccount("ubnd-hoankiem", "UBND Phường Hoàn Kiếm", "commune_committee", "01", "00070",
+                organisation="ubnd-hanoi", description="Ủy ban nhân dân phường Hoàn Kiếm."),
+    DemoAccount("ubnd-caugiay", "UBND Phường Cầu Giấy", "commune_committee", "01", "00166",
+                organisation="ubnd-hanoi", description="Ủy ban nhân dân phường Cầu Giấy."),
+    DemoAccount("ubnd-socson", "UBND Xã Sóc Sơn", "commune_committee", "01", "00376", organisation="ubnd-hanoi",
+                description="Ủy ban nhân dân xã Sóc Sơn."),
+    DemoAccount("thpt-chuvanan", "Trường THPT Chu Văn An", "school", "01", "00103", organisation="sogd-hanoi",
+                description="Thông báo của nhà trường tới phụ huynh và học sinh."),
+    DemoAccount("xanhpon", "Bệnh viện Đa khoa Xanh Pôn", "hospital", "01", "00004", organisation="syte-hanoi",
+                description="Lịch khám, đặt hẹn và thông tin sức khỏe."),
+    DemoAccount("evn-hanoi", "Tổng công ty Điện lực TP. Hà Nội", "power", "01",
+                description="Lịch tạm ngừng cấp điện, hóa đơn và chăm sóc khách hàng.",
+                contacts={"hotline": "19001288"}),
+    DemoAccount("nuocsach-hanoi", "Công ty Nước sạch Hà Nội", "water", "01",
+                description="Lịch cắt nước, chất lượng nước và tiếp nhận sự cố.", verified=False),
+    DemoAccount("ubnd-hcm", "UBND Thành phố Hồ Chí Minh", "provincial_committee", "79", organisation="ubnd-hcm",
+                description="Ủy ban nhân dân Thành phố Hồ Chí Minh."),
+    DemoAccount("syte-hcm", "Sở Y tế TP. Hồ Chí Minh", "provincial_department", "79", organisation="ubnd-hcm",
+                description="Thông tin y tế của Thành phố Hồ Chí Minh."),
+    DemoAccount("ubnd-saigon", "UBND Phường Sài Gòn", "commune_committee", "79", "26740", organisation="ubnd-hcm",
+                description="Ủy ban nhân dân phường Sài Gòn."),
+    DemoAccount("ubnd-danang", "UBND Thành phố Đà Nẵng", "provincial_committee", "48", organisation="ubnd-danang",
+                description="Ủy ban nhân dân Thành phố Đà Nẵng."),
+    DemoAccount("sokhcn-danang", "Sở Khoa học và Công nghệ Đà Nẵng", "provincial_department", "48",
+                organisation="ubnd-danang", description="Chuyển đổi số, dịch vụ công trực tuyến của Đà Nẵng."),
+    DemoAccount("ubnd-haichau", "UBND Phường Hải Châu", "commune_committee", "48", "20242",
+                organisation="ubnd-danang", description="Ủy ban nhân dân phường Hải Châu."),
+)
+
+# (phone, name, home commune, followed account keys)
+CITIZENS = (
+    ("+84900000001", "Nguyễn Văn An", "00004", ("boyte", "ubnd-badinh", "congan-badinh", "csgt-hanoi", "xanhpon")),
+    ("+84900000002", "Trần Thị Bình", "00004", ("boyte", "ubnd-badinh", "thongtin-chinhphu", "evn-hanoi")),
+    ("+84900000003", "Lê Hoàng Châu", "00070", ("boyte", "ubnd-hoankiem", "csgt-hanoi", "ubnd-hanoi")),
+    ("+84900000004", "Phạm Minh Dũng", "00166", ("ubnd-caugiay", "csgt-hanoi", "sogd-hanoi", "thpt-chuvanan")),
+    ("+84900000005", "Hoàng Thu Hà", "00103", ("boyte", "thpt-chuvanan", "sogd-hanoi", "syte-hanoi")),
+    ("+84900000006", "Vũ Đức Hải", "00376", ("boyte", "ubnd-socson", "ubnd-hanoi")),
+    ("+84900000007", "Đặng Ngọc Lan", "26740", ("boyte", "ubnd-saigon", "ubnd-hcm", "syte-hcm")),
+    ("+84900000008", "Bùi Quang Minh", "26740", ("ubnd-saigon", "thongtin-chinhphu")),
+    ("+84900000009", "Huỳnh Thanh Nga", "20242", ("boyte", "ubnd-haichau", "ubnd-danang", "sokhcn-danang")),
+    ("+84900000010", "Đỗ Văn Phong", "20242", ("ubnd-haichau", "ubnd-danang")),
+)
+
+
+async def has_demo(session: AsyncSession) -> bool:
+    return await session.scalar(select(Account.id).where(Account.handle == DEMO_MARKER_HANDLE)) is not None
+
+
+async def seed_demo(session: AsyncSession) -> list[Staff]:
+    """Write the demo set in the session's transaction (the caller commits). Returns the staff logins."""
+    organisations: dict[str, int] = {}
+    for key, parent, name, province_code in ORGANISATIONS:
+        organisation = await agencies.create_organisation(
+            session, name=name, parent_id=organisations.get(parent) if parent else None, province_code=province_code)
+        organisations[key] = organisation.id
+
+    users: dict[str, User] = {}
+    for staff in STAFF:
+        user, _ = await people.set_staff_credentials(session, email=staff.email, password=DEMO_PASSWORD,
+                                                     name=staff.name, operator=staff.operator)
+        user.totp_secret = staff.totp_secret  # fixed, so that the README can list it
+        users[staff.email] = user
+    await session.flush()
+
+    owners = {key: users[s.email] for s in STAFF for key, role in s.roles if role == "owner"}
+    created: dict[str, Account] = {}
+    for spec in ACCOUNTS:
+        account = await accounts.create_account(
+            session, name=spec.name, kind=spec.kind, province_code=spec.province_code,
+            commune_code=spec.commune_code, handle=spec.key, description=spec.description,
+            contacts=spec.contacts, office_hours=_HOURS,
+            organisation_id=organisations.get(spec.organisation) if spec.organisation else None,
+            owner=owners.get(spec.key))
+        if spec.verified:
+            await accounts.set_verified(session, account)
+        created[spec.key] = account
+
+    for staff in STAFF:
+        for key, role in staff.roles:
+            if role != "owner":
+                await accounts.add_member(session, account_id=created[key].id, user_id=users[staff.email].id,
+                                          role=role)
+        for key, role in staff.organisations:
+            await agencies.add_organisation_member(session, organisation_id=organisations[key],
+                                                   user_id=users[staff.email].id, role=role)
+
+    await accounts.apply_for_verification(
+        session, account_id=created["nuocsach-hanoi"].id, user=owners["nuocsach-hanoi"],
+        documents=[{"title": "Quyết định thành lập doanh nghiệp", "reference": "QĐ 1234/QĐ-UBND"},
+                   {"title": "Giấy ủy quyền quản lý tài khoản", "reference": "GUQ-2025-07"}],
+        note="Đề nghị xác minh tài khoản chính thức của Công ty Nước sạch Hà Nội.")
+
+    for phone, name, commune_code, followed in CITIZENS:
+        citizen = User(phone=phone, display_name=name, home_commune_code=commune_code)
+        session.add(citizen)
+        await session.flush()
+        await people.record_consent(session, citizen.id, purpose="service", granted=True, text_version="demo")
+        for key in followed:
+            await follows.follow(session, user=citizen, account_id=created[key].id)
+    return list(STAFF)
+
+
+def logins_text(staff: list[Staff]) -> str:
+    lines = [f"Demo staff logins (password for all: {DEMO_PASSWORD}):"]
+    for person in staff:
+        what = "platform operator" if person.operator else ", ".join(f"{role} of {key}" for key, role in person.roles)
+        lines.append(f"  {person.email:32} TOTP secret {person.totp_secret}  ({what})")
+    lines.append("Demo citizens sign in by phone with a one-time code: "
+                 + ", ".join(phone for phone, *_ in CITIZENS[:3]) + ", …")
+    return "\n".join(lines)

@@ -1,0 +1,72 @@
+"""Demo data: real-looking agencies and logins, seeded once into an empty database."""
+
+from __future__ import annotations
+
+import pyotp
+from pwdlib import PasswordHash
+from sqlalchemy import func, select
+
+from loa.domains.accounts.models import Account, AccountMember, VerificationApplication
+from loa.domains.agencies.models import Organisation
+from loa.domains.follows.models import Follow
+from loa.domains.people.models import User
+from loa.domains.seed import ensure_demo, run_seed
+from loa.domains.seed.demo import DEMO_PASSWORD, STAFF
+from loa.runtime import Runtime
+
+
+async def test_ensure_demo_seeds_an_empty_database_once(runtime: Runtime) -> None:
+    settings = runtime.settings.model_copy(update={"seed_demo": True})
+    assert await ensure_demo(settings) is True
+
+    async with runtime.read_session() as session:
+        ministry = await session.scalar(select(Account).where(Account.name == "Bộ Y tế"))
+        assert ministry is not None and ministry.verified and ministry.kind == "ministry"
+        total = await session.scalar(select(func.count()).select_from(Account))
+
+        pending = await session.scalar(select(Account).where(Account.verification_status == "pending"))
+        assert pending is not None
+        application = await session.scalar(
+            select(VerificationApplication).where(VerificationApplication.account_id == pending.id))
+        assert application is not None and application.status == "pending"
+
+        # the organisation tree: Hà Nội's departments under the city's People's Committee
+        city = await session.scalar(select(Organisation).where(Organisation.name == "UBND Thành phố Hà Nội"))
+        department = await session.scalar(select(Organisation).where(Organisation.name == "Sở Y tế Hà Nội"))
+        assert city is not None and department is not None and department.parent_id == city.id
+
+        # commune accounts carry real current codes; every account has an owner
+        ba_dinh = await session.scalar(select(Account).where(Account.name == "UBND Phường Ba Đình"))
+        assert ba_dinh is not None and ba_dinh.commune_code == "00004" and ba_dinh.kind == "commune_committee"
+        roles = set(await session.scalars(select(AccountMember.role)))
+        assert {"owner", "admin", "editor", "agent"} <= roles
+        owned = set(await session.scalars(select(AccountMember.account_id).where(AccountMember.role == "owner")))
+        assert len(owned) == total
+
+        # staff log in with the documented password and TOTP secret
+        operator = await session.scalar(select(User).where(User.is_operator.is_(True)))
+        assert operator is not None and operator.email == STAFF[0].email
+        assert operator.totp_secret == STAFF[0].totp_secret
+        assert PasswordHash.recommended().verify(DEMO_PASSWORD, operator.password_hash or "")
+        assert pyotp.TOTP(STAFF[0].totp_secret).now().isdigit()
+
+        # citizens follow, and the counters agree
+        assert await session.scalar(select(func.count()).select_from(Follow)) > 10
+        assert await session.scalar(select(func.sum(Account.follower_count))) == await session.scalar(
+            select(func.count()).select_from(Follow))
+
+    assert await ensure_demo(settings) is False  # second start: nothing changes
+    async with runtime.read_session() as session:
+        assert await session.scalar(select(func.count()).select_from(Account)) == total
+    assert (await run_seed(settings, scale="demo", quiet=True))["seeded"] is False
+
+
+async def test_ensure_demo_leaves_a_database_with_accounts_or_when_turned_off(runtime: Runtime) -> None:
+    assert await ensure_demo(runtime.settings) is False  # seed_demo is off in tests
+    await run_seed(runtime.settings, scale="province", fraction=0.0005, province="96", quiet=True)
+    async with runtime.read_session() as session:
+        before = await session.scalar(select(func.count()).select_from(Account))
+    assert await ensure_demo(runtime.settings.model_copy(update={"seed_demo": True})) is False
+    async with runtime.read_session() as session:
+        assert await session.scalar(select(func.count()).select_from(Account)) == before
+        assert await session.scalar(select(Account.id).where(Account.handle == "boyte")) is None
