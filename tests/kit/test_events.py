@@ -65,12 +65,17 @@ async def bus_runtime(request: pytest.FixtureRequest, settings: Settings, refere
     if request.param == "redis":
         settings = settings.model_copy(update={"redis_url": request.getfixturevalue("live_redis_url"),
                                                 "run_worker_in_web": False})
-    runtime = Runtime(settings, names=unique_names())
+    names = unique_names()
+    runtime = Runtime(settings, names=names)
     await runtime.start()
     try:
         yield runtime
     finally:
         await runtime.close()
+        if settings.redis_url:  # the job stream its queue created
+            client = Redis.from_url(settings.redis_url)
+            await client.delete(names.jobs)
+            await client.aclose()
 
 
 def channel() -> str:

@@ -67,9 +67,19 @@ def live_redis_url(redis_url: str | None) -> str:
 
 
 @pytest.fixture
-def names() -> QueueNames:
+async def names(redis_url: str | None) -> AsyncIterator[QueueNames]:
     """Keys of our own, so parallel test runs sharing the Redis never take each other's jobs."""
-    return QueueNames(prefix=f"loa-test-{uuid.uuid4().hex[:12]}")
+    names = QueueNames(prefix=f"loa-test-{uuid.uuid4().hex[:12]}")
+    yield names
+    url = redis_url or os.environ.get("LOA_TEST_REDIS_URL")
+    if url:
+        client = Redis.from_url(url)
+        try:
+            keys = [key async for key in client.scan_iter(match=f"{names.prefix}:*")]
+            if keys:
+                await client.delete(*keys)
+        finally:
+            await client.aclose()
 
 
 @pytest.fixture
@@ -78,14 +88,11 @@ def redis_settings(settings: Settings, live_redis_url: str) -> Settings:
 
 
 @pytest.fixture
-async def redis_client(live_redis_url: str, names: QueueNames) -> AsyncIterator[Redis]:
+async def redis_client(live_redis_url: str) -> AsyncIterator[Redis]:
     client = Redis.from_url(live_redis_url)
     try:
         yield client
     finally:
-        keys = [key async for key in client.scan_iter(match=f"{names.prefix}:*")]
-        if keys:
-            await client.delete(*keys)
         await client.aclose()
 
 

@@ -129,9 +129,11 @@ async def run_job(runtime: Runtime, name: str, kwargs: dict[str, Any]) -> None:
 class MemoryJobQueue:
     """In-process: each job runs as an asyncio task of this process."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, *, concurrency: int = 16) -> None:
         self._runtime = runtime
         self._tasks: set[asyncio.Task[None]] = set()
+        # A sweep may enqueue thousands of batches at once; SQLite has one writer anyway.
+        self._slots = asyncio.Semaphore(concurrency)
 
     async def start(self) -> None:
         return None
@@ -149,9 +151,13 @@ class MemoryJobQueue:
 
     async def enqueue(self, name: str, **kwargs: Any) -> None:
         # Handlers get what Redis would give them: the JSON round trip of the kwargs.
-        task = asyncio.create_task(run_job(self._runtime, name, json.loads(_checked(name, kwargs))))
+        task = asyncio.create_task(self._run(name, json.loads(_checked(name, kwargs))))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, name: str, kwargs: dict[str, Any]) -> None:
+        async with self._slots:
+            await run_job(self._runtime, name, kwargs)
 
 
 class _StreamBroker(RedisStreamBroker):

@@ -218,10 +218,12 @@ async def seed_demo(session: AsyncSession) -> list[Staff]:
 
 
 def logins_text(staff: list[Staff]) -> str:
-    lines = [f"Demo staff logins (password for all: {DEMO_PASSWORD}):"]
+    lines = [f"Demo staff logins (password for all: {DEMO_PASSWORD}; add the TOTP secret to an authenticator app):"]
     for person in staff:
         what = "platform operator" if person.operator else ", ".join(f"{role} of {key}" for key, role in person.roles)
-        lines.append(f"  {person.email:32} TOTP secret {person.totp_secret}  ({what})")
-    lines.append("Demo citizens sign in by phone with a one-time code: "
-                 + ", ".join(phone for phone, *_ in CITIZENS[:3]) + ", …")
+        lines.append(f"  {person.email:28} {person.totp_secret}  ({what})")
+    lines.append(f"  e.g. {staff[0].totp_uri}")
+    phones = ", ".join(phone for phone, *_ in CITIZENS[:3])
+    lines.append(f"Demo citizens sign in by phone with a one-time code (in the log and at /dev/messages in "
+                 f"development): {phones}, …")
     return "\n".join(lines)
