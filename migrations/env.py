@@ -13,10 +13,19 @@ from loa.db.registry import metadata
 config = context.config
 
 
+def _include(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    # The search indexes (FTS5 tables on SQLite, a trigram index on PostgreSQL) are made by hand in the
+    # migrations and have no model.
+    if type_ == "table" and name is not None and name.startswith("account_search"):
+        return False
+    return not (type_ == "index" and name == "ix_accounts_search_trgm")
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,
+        include_object=_include,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )

@@ -73,10 +73,14 @@ def redis_url() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def base_settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def base_settings(database_url: str, redis_url: str | None, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return Settings(
         env="test",
         database_url=database_url,
+        # On the PostgreSQL run the suite also runs on Redis: jobs, events and rate limits, consumed in-process.
+        redis_url=redis_url,
+        redis_prefix=f"loa-test-{_worker()}-{uuid.uuid4().hex[:8]}",
+        run_worker_in_web=True,
         data_dir=tmp_path_factory.mktemp("data"),
         secret_key="test-secret-" + uuid.uuid4().hex,
         seed_demo=False,

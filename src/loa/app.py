@@ -20,11 +20,12 @@ def api_routers() -> list[APIRouter]:
     """Every domain's `/api/v1` router, in the order they appear in the OpenAPI document."""
     from loa.domains.accounts.api import router as accounts
     from loa.domains.agencies.api import router as agencies
+    from loa.domains.broadcasts.api import router as broadcasts
     from loa.domains.follows.api import router as follows
     from loa.domains.geo.api import router as geo
     from loa.domains.people.api import router as people
 
-    return [people, accounts, follows, agencies, geo]
+    return [people, accounts, follows, broadcasts, agencies, geo]
 
 
 def page_routers() -> list[APIRouter]:

@@ -23,7 +23,7 @@ from loa.settings import Settings
 class Runtime:
     def __init__(self, settings: Settings, *, names: QueueNames | None = None) -> None:
         self.settings = settings
-        self.names = names or QueueNames()
+        self.names = names or QueueNames(prefix=settings.redis_prefix)
         self.database_url = settings.resolved_database_url
         self.engine: AsyncEngine = create_engine(self.database_url)
         self.is_sqlite = is_sqlite(self.database_url)

@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     database_url: str | None = None  # default: SQLite file in data_dir
     redis_url: str | None = None  # set → Redis-backed jobs, events and rate limits
+    redis_prefix: str = Field(default="loa", pattern=r"^[A-Za-z0-9_.-]{1,40}$")  # several installations, one Redis
 
     secret_key: str | None = None  # default: generated once into data_dir/secret_key
     log_format: Literal["console", "json"] | None = None  # default: json in production
@@ -46,7 +47,28 @@ class Settings(BaseSettings):
         return value
     seed_demo: bool = True  # `./loa run` seeds demo data into an empty database
     sweep_interval_seconds: float = 10.0
+    broadcast_daily_quota: int = Field(default=10, ge=1, le=1000)  # per account; overridable per account
     run_worker_in_web: bool | None = None  # default: True when no Redis (embedded mode)
+
+    # Web Push (VAPID). The private key: base64url of the raw 32 bytes, or PEM; default generated once
+    # into data_dir/vapid_private_key. The subject is a contact push services may use ("mailto:" or "https:").
+    vapid_private_key: str | None = None
+    vapid_subject: str | None = None  # default: public_url, else mailto:webpush@localhost
+    push_limit_global: str = "2000/second"  # pushes of this installation, all accounts together
+    push_limit_per_account: str = "1000/second"
+    push_checkpoint_every: int = Field(default=50, ge=1, le=1000)  # recipients between saved resume points
+    push_concurrency: int = Field(default=32, ge=1, le=512)  # requests in flight per batch
+    push_ttl_seconds: int = Field(default=86_400, ge=0, le=2_419_200)  # how long push services keep a push
+    push_max_attempts: int = Field(default=8, ge=1, le=50)
+    push_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+
+    @field_validator("push_limit_global", "push_limit_per_account")
+    @classmethod
+    def _push_limit_notation(cls, value: str) -> str:
+        from limits import parse
+
+        parse(value)
+        return value
 
     @property
     def resolved_database_url(self) -> str:

@@ -2,9 +2,11 @@
 
 import loa.domains.accounts.models
 import loa.domains.agencies.models
+import loa.domains.broadcasts.models
 import loa.domains.follows.models
 import loa.domains.geo.models
-import loa.domains.people.models  # noqa: F401
+import loa.domains.people.models
+import loa.domains.push.models  # noqa: F401
 from loa.db.base import Base
 
 metadata = Base.metadata

@@ -113,9 +113,10 @@ class RedisLease:
                     return
             except RedisError:
                 log.warning("lease: redis unavailable", key=self._key, exc_info=True)
-            if not waiting_logged:
-                log.info("lease held elsewhere; waiting", key=self._key)
-                waiting_logged = True
+            else:
+                if not waiting_logged:
+                    log.info("lease held elsewhere; waiting", key=self._key)
+                    waiting_logged = True
             await asyncio.sleep(min(self._ttl / 3, 2.0))
 
     async def keep(self) -> None:
@@ -126,8 +127,8 @@ class RedisLease:
                 held = await self._renew(keys=[self._key], args=[self._token, self._ttl_ms])
             except RedisError:
                 log.warning("lease: renewal failed", key=self._key, exc_info=True)
-                # Past the TTL another process may hold it: stop before running anything twice.
-                if time.monotonic() - renewed_at >= self._ttl * 0.9:
+                # Stop before the key can expire: past the TTL another process may hold it.
+                if time.monotonic() - renewed_at + self._ttl / 3 >= self._ttl * 0.9:
                     return
                 continue
             if not held:

@@ -32,7 +32,7 @@ async def test_registering_needs_a_login_and_valid_fields(client: AsyncClient, c
     for body in (
         {"name": "Trường A", "kind": "school", "province_code": "01", "extra": 1},
         {"name": "Trường A", "kind": "school", "province_code": "00"},
-        {"name": "Trường A", "kind": "school", "province_code": "01", "commune_code": "26734"},
+        {"name": "Trường A", "kind": "school", "province_code": "01", "commune_code": "25747"},
         {"name": "T" * 201, "kind": "school", "province_code": "01"},
         {"name": "Trường A", "kind": "school", "province_code": "01",
          "office_hours": [{"weekday": 1, "opens": "17:00", "closes": "08:00"}]},

@@ -78,7 +78,7 @@ async def test_staff_list_filter_and_tag_their_own_followers_only(runtime: Runti
     account_b = await make_account(runtime, name="Cấp nước Hà Nội", kind="water", owner=owner_b)
     await add_staff(runtime, account_a, viewer, "viewer")
     here = await make_user(runtime, name="Nguyễn Văn An", commune=BA_DINH)
-    elsewhere = await make_user(runtime, name="Trần Thị Bình", commune="26734")
+    elsewhere = await make_user(runtime, name="Trần Thị Bình", commune="25747")
     for citizen in (here, elsewhere):
         await _follow(runtime, citizen, account_a)
     async with runtime.session() as session:

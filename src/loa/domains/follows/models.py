@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, Text, true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from loa.db.base import Base, UTCDateTime, utcnow
@@ -21,6 +21,9 @@ class Follow(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     commune_code: Mapped[str | None] = mapped_column(String(5))  # the follower's commune when they followed
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The newest broadcast id the follower has seen: unread = visible broadcasts after it.
+    last_read_broadcast_id: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    push_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
 
 
 class FollowerTag(Base):

@@ -1,0 +1,208 @@
+"""Broadcasts: approval, targeting, quotas, withdrawal, the feed and read cursors, on the real database."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from httpx import AsyncClient
+from sqlalchemy import func, select
+
+from loa.db.base import utcnow
+from loa.domains.accounts.models import Account
+from loa.domains.broadcasts import service
+from loa.domains.broadcasts.models import Broadcast, BroadcastTarget
+from loa.domains.follows import service as follows
+from loa.kit.effects import commit
+from loa.runtime import Runtime
+from tests.factories import BA_DINH, HANOI, add_staff, make_account, make_user
+
+HOAN_KIEM = "00070"  # another Hà Nội ward
+THU_DAU_MOT = "25747"  # a TP. Hồ Chí Minh ward
+
+
+@pytest.fixture
+async def newsroom(runtime: Runtime) -> dict:
+    owner, editor = await make_user(runtime, name="Trưởng phòng"), await make_user(runtime, name="Biên tập")
+    account = await make_account(runtime, name="Sở Y tế Hà Nội", owner=owner)
+    await add_staff(runtime, account, editor, "editor")
+    return {"owner": owner, "editor": editor, "account": account}
+
+
+async def _follow(runtime: Runtime, user, account: Account) -> None:  # type: ignore[no-untyped-def]
+    async with runtime.session() as session:
+        await follows.follow(session, user=user, account_id=account.id)
+        await commit(session)
+
+
+async def _publish(runtime: Runtime, newsroom: dict, title: str, **targeting) -> Broadcast:  # type: ignore[no-untyped-def]
+    async with runtime.session() as session:
+        draft = await service.create_draft(session, account_id=newsroom["account"].id, actor=newsroom["editor"],
+                                           kind="notice", title=title, body=f"Nội dung: {title}",
+                                           targeting=service.TargetingInput(**targeting))
+        await service.submit(session, broadcast_id=draft.id, actor=newsroom["editor"])
+        published = await service.approve(session, broadcast_id=draft.id, actor=newsroom["owner"])
+        await commit(session)
+    return published
+
+
+async def _titles(runtime: Runtime, user) -> list[str]:  # type: ignore[no-untyped-def]
+    async with runtime.read_session() as session:
+        rows, _ = await service.feed(session, user=user)
+    return [broadcast.title for broadcast, _ in rows]
+
+
+async def test_editor_composes_admin_approves_and_followers_read(client_as, runtime: Runtime, newsroom: dict) -> None:
+    citizen = await make_user(runtime, commune=BA_DINH)
+    await _follow(runtime, citizen, newsroom["account"])
+    editor: AsyncClient = await client_as(newsroom["editor"])
+    draft = await editor.post(f"/api/v1/accounts/{newsroom['account'].id}/broadcasts", json={
+        "kind": "article", "title": "Lịch tiêm chủng tháng 12",
+        "body": "**Tiêm miễn phí** tại trạm y tế. <script>alert(1)</script> [xem](javascript:alert(2))",
+    })
+    assert draft.status_code == 201, draft.text
+    broadcast_id = draft.json()["id"]
+    html = draft.json()["body_html"]
+    assert "<script" not in html and 'href="javascript' not in html
+    assert "&lt;script&gt;" in html  # shown as text, never run
+    assert "<strong>Tiêm miễn phí</strong>" in draft.json()["body_html"]
+    assert (await editor.post(f"/api/v1/broadcasts/{broadcast_id}/submit")).json()["status"] == "pending"
+    refused = await editor.post(f"/api/v1/broadcasts/{broadcast_id}/approve")
+    assert refused.status_code == 403
+    assert await _titles(runtime, citizen) == []
+    owner: AsyncClient = await client_as(newsroom["owner"])
+    approved = await owner.post(f"/api/v1/broadcasts/{broadcast_id}/approve")
+    assert approved.json()["status"] == "published"
+    reader: AsyncClient = await client_as(citizen)
+    feed = (await reader.get("/api/v1/me/feed")).json()["items"]
+    assert [(item["title"], item["account_name"]) for item in feed] == [("Lịch tiêm chủng tháng 12", "Sở Y tế Hà Nội")]
+    assert (await reader.get("/api/v1/me/unread")).json() == [{"account_id": str(newsroom["account"].id), "unread": 1}]
+    put = await reader.put(f"/api/v1/accounts/{newsroom['account'].id}/read-cursor", json={"broadcast_id": broadcast_id})
+    assert put.status_code == 204
+    assert (await reader.get("/api/v1/me/unread")).json() == []
+    assert (await reader.get(f"/api/v1/broadcasts/{broadcast_id}")).status_code == 200
+    reach = (await owner.get(f"/api/v1/broadcasts/{broadcast_id}/reach")).json()
+    assert reach["reads"] == 1
+
+
+async def test_targeting_by_commune_province_and_tag(runtime: Runtime, newsroom: dict) -> None:
+    here = await make_user(runtime, name="Ba Đình", commune=BA_DINH)
+    nearby = await make_user(runtime, name="Hoàn Kiếm", commune=HOAN_KIEM)
+    tagged = await make_user(runtime, name="Hộ nghèo", commune=HOAN_KIEM)
+    for citizen in (here, nearby, tagged):
+        await _follow(runtime, citizen, newsroom["account"])
+    async with runtime.session() as session:
+        await follows.tag_follower(session, account_id=newsroom["account"].id, actor=newsroom["owner"],
+                                   user_id=tagged.id, tag="hộ nghèo")
+        await commit(session)
+    await _publish(runtime, newsroom, "Cắt nước Ba Đình", communes=[BA_DINH])
+    await _publish(runtime, newsroom, "Toàn thành phố", provinces=[HANOI])
+    await _publish(runtime, newsroom, "Trợ cấp", tags=["Hộ Nghèo"])
+    assert await _titles(runtime, here) == ["Toàn thành phố", "Cắt nước Ba Đình"]
+    assert await _titles(runtime, nearby) == ["Toàn thành phố"]
+    assert await _titles(runtime, tagged) == ["Trợ cấp", "Toàn thành phố"]
+
+
+async def test_the_feed_follows_moves_unfollows_and_blocks(runtime: Runtime, newsroom: dict) -> None:
+    citizen = await make_user(runtime, commune=HOAN_KIEM)
+    await _publish(runtime, newsroom, "Trước khi theo dõi")
+    await _follow(runtime, citizen, newsroom["account"])
+    await _publish(runtime, newsroom, "Cho Ba Đình", communes=[BA_DINH])
+    assert await _titles(runtime, citizen) == []  # the older one predates the follow; the other targets Ba Đình
+    async with runtime.session() as session:
+        moved = await session.get(type(citizen), citizen.id)
+        moved.home_commune_code = BA_DINH
+        await commit(session)
+    citizen.home_commune_code = BA_DINH
+    assert await _titles(runtime, citizen) == ["Cho Ba Đình"]
+    async with runtime.session() as session:
+        await follows.block_follower(session, account_id=newsroom["account"].id, actor=newsroom["owner"],
+                                     user_id=citizen.id)
+        await commit(session)
+    assert await _titles(runtime, citizen) == []
+
+
+async def test_publishing_writes_a_handful_of_rows_whatever_the_audience(runtime: Runtime, newsroom: dict) -> None:
+    for _ in range(30):
+        await _follow(runtime, await make_user(runtime, commune=BA_DINH), newsroom["account"])
+    published = await _publish(runtime, newsroom, "Thông báo chung")
+    async with runtime.read_session() as session:
+        targets = await session.scalar(select(func.count()).select_from(BroadcastTarget)
+                                       .where(BroadcastTarget.broadcast_id == published.id))
+    assert targets == 1
+
+
+@pytest.mark.parametrize(("targeting", "code"), [
+    ({"provinces": ["79"]}, "area_not_served"),
+    ({"communes": [THU_DAU_MOT]}, "area_not_served"),
+    ({"communes": ["99999"]}, "invalid"),
+    ({"provinces": ["99"]}, "invalid"),
+])
+async def test_areas_the_account_does_not_serve_are_refused(client_as, runtime: Runtime, newsroom: dict,
+                                                            targeting: dict, code: str) -> None:
+    editor: AsyncClient = await client_as(newsroom["editor"])
+    response = await editor.post(f"/api/v1/accounts/{newsroom['account'].id}/broadcasts",
+                                 json={"kind": "notice", "title": "Sai vùng", "targeting": targeting})
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == code
+    async with runtime.read_session() as session:
+        assert await session.scalar(select(func.count()).select_from(Broadcast)) == 0
+
+
+async def test_unverified_accounts_cannot_publish(runtime: Runtime) -> None:
+    owner = await make_user(runtime)
+    account = await make_account(runtime, name="Trường chưa xác minh", kind="school", owner=owner, verified=False)
+    async with runtime.session() as session:
+        draft = await service.create_draft(session, account_id=account.id, actor=owner, kind="notice", title="Thử")
+        await commit(session)
+    async with runtime.session() as session:
+        with pytest.raises(Exception) as refused:
+            await service.approve(session, broadcast_id=draft.id, actor=owner)
+    assert getattr(refused.value, "code", None) == "account_not_verified"
+
+
+async def test_daily_quota_and_scheduled_publishing(runtime: Runtime, newsroom: dict) -> None:
+    runtime.settings.__dict__["broadcast_daily_quota"] = 2
+    try:
+        await _publish(runtime, newsroom, "Một")
+        await _publish(runtime, newsroom, "Hai")
+        with pytest.raises(Exception) as refused:
+            await _publish(runtime, newsroom, "Ba")
+        assert getattr(refused.value, "code", None) == "quota_exceeded"
+    finally:
+        runtime.settings.__dict__["broadcast_daily_quota"] = 10
+    async with runtime.session() as session:
+        later = await service.create_draft(session, account_id=newsroom["account"].id, actor=newsroom["owner"],
+                                           kind="notice", title="Hẹn giờ", publish_at=utcnow() + timedelta(hours=1))
+        assert (await service.approve(session, broadcast_id=later.id, actor=newsroom["owner"])).status == "scheduled"
+        later.publish_at = utcnow() - timedelta(seconds=1)
+        await commit(session)
+    async with runtime.session() as session:
+        assert await service.publish_due(session) == 1
+        await commit(session)
+        assert (await service.get_broadcast(session, later.id)).status == "published"
+
+
+async def test_withdrawn_broadcasts_stay_visible_as_withdrawn(client_as, runtime: Runtime, newsroom: dict) -> None:
+    citizen = await make_user(runtime, commune=BA_DINH)
+    await _follow(runtime, citizen, newsroom["account"])
+    published = await _publish(runtime, newsroom, "Tin sai")
+    owner: AsyncClient = await client_as(newsroom["owner"])
+    withdrawn = await owner.post(f"/api/v1/broadcasts/{published.id}/withdraw", json={"reason": "Thông tin chưa chính xác"})
+    assert withdrawn.json()["status"] == "withdrawn"
+    item = (await (await client_as(citizen)).get("/api/v1/me/feed")).json()["items"][0]
+    assert (item["status"], item["body_html"], item["withdraw_reason"]) == ("withdrawn", None, "Thông tin chưa chính xác")
+
+
+async def test_other_accounts_staff_never_see_drafts(client_as, runtime: Runtime, newsroom: dict) -> None:
+    async with runtime.session() as session:
+        draft = await service.create_draft(session, account_id=newsroom["account"].id, actor=newsroom["editor"],
+                                           kind="notice", title="Nháp nội bộ")
+        await commit(session)
+    stranger = await make_user(runtime)
+    await make_account(runtime, name="Sở Xây dựng", owner=stranger)
+    other: AsyncClient = await client_as(stranger)
+    assert (await other.get(f"/api/v1/broadcasts/{draft.id}/manage")).status_code == 404
+    assert (await other.get(f"/api/v1/broadcasts/{draft.id}")).status_code == 404
+    assert (await other.get(f"/api/v1/accounts/{newsroom['account'].id}/broadcasts/manage")).status_code == 403
+    assert (await other.post(f"/api/v1/broadcasts/{draft.id}/approve")).status_code == 404
