@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from tests.servers import running_server
 
 from loa.settings import Settings
-from tests.servers import running_server
 
 EXAMPLES_PER_OPERATION = 30
 # A schema cannot say "a real phone number" or "an existing commune": a well-typed value we refuse with a

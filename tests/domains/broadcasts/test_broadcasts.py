@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from httpx import AsyncClient
 from sqlalchemy import func, select
+from tests.factories import BA_DINH, HANOI, add_staff, make_account, make_user
 
 from loa.db.base import utcnow
 from loa.domains.accounts.models import Account
@@ -15,7 +16,6 @@ from loa.domains.broadcasts.models import Broadcast, BroadcastTarget
 from loa.domains.follows import service as follows
 from loa.kit.effects import commit
 from loa.runtime import Runtime
-from tests.factories import BA_DINH, HANOI, add_staff, make_account, make_user
 
 HOAN_KIEM = "00070"  # another Hà Nội ward
 THU_DAU_MOT = "25747"  # a TP. Hồ Chí Minh ward
@@ -37,9 +37,15 @@ async def _follow(runtime: Runtime, user, account: Account) -> None:  # type: ig
 
 async def _publish(runtime: Runtime, newsroom: dict, title: str, **targeting) -> Broadcast:  # type: ignore[no-untyped-def]
     async with runtime.session() as session:
-        draft = await service.create_draft(session, account_id=newsroom["account"].id, actor=newsroom["editor"],
-                                           kind="notice", title=title, body=f"Nội dung: {title}",
-                                           targeting=service.TargetingInput(**targeting))
+        draft = await service.create_draft(
+            session,
+            account_id=newsroom["account"].id,
+            actor=newsroom["editor"],
+            kind="notice",
+            title=title,
+            body=f"Nội dung: {title}",
+            targeting=service.TargetingInput(**targeting),
+        )
         await service.submit(session, broadcast_id=draft.id, actor=newsroom["editor"])
         published = await service.approve(session, broadcast_id=draft.id, actor=newsroom["owner"])
         await commit(session)
@@ -56,10 +62,14 @@ async def test_editor_composes_admin_approves_and_followers_read(client_as, runt
     citizen = await make_user(runtime, commune=BA_DINH)
     await _follow(runtime, citizen, newsroom["account"])
     editor: AsyncClient = await client_as(newsroom["editor"])
-    draft = await editor.post(f"/api/v1/accounts/{newsroom['account'].id}/broadcasts", json={
-        "kind": "article", "title": "Lịch tiêm chủng tháng 12",
-        "body": "**Tiêm miễn phí** tại trạm y tế. <script>alert(1)</script> [xem](javascript:alert(2))",
-    })
+    draft = await editor.post(
+        f"/api/v1/accounts/{newsroom['account'].id}/broadcasts",
+        json={
+            "kind": "article",
+            "title": "Lịch tiêm chủng tháng 12",
+            "body": "**Tiêm miễn phí** tại trạm y tế. <script>alert(1)</script> [xem](javascript:alert(2))",
+        },
+    )
     assert draft.status_code == 201, draft.text
     broadcast_id = draft.json()["id"]
     html = draft.json()["body_html"]
@@ -77,7 +87,9 @@ async def test_editor_composes_admin_approves_and_followers_read(client_as, runt
     feed = (await reader.get("/api/v1/me/feed")).json()["items"]
     assert [(item["title"], item["account_name"]) for item in feed] == [("Lịch tiêm chủng tháng 12", "Sở Y tế Hà Nội")]
     assert (await reader.get("/api/v1/me/unread")).json() == [{"account_id": str(newsroom["account"].id), "unread": 1}]
-    put = await reader.put(f"/api/v1/accounts/{newsroom['account'].id}/read-cursor", json={"broadcast_id": broadcast_id})
+    put = await reader.put(
+        f"/api/v1/accounts/{newsroom['account'].id}/read-cursor", json={"broadcast_id": broadcast_id}
+    )
     assert put.status_code == 204
     assert (await reader.get("/api/v1/me/unread")).json() == []
     assert (await reader.get(f"/api/v1/broadcasts/{broadcast_id}")).status_code == 200
@@ -92,8 +104,9 @@ async def test_targeting_by_commune_province_and_tag(runtime: Runtime, newsroom:
     for citizen in (here, nearby, tagged):
         await _follow(runtime, citizen, newsroom["account"])
     async with runtime.session() as session:
-        await follows.tag_follower(session, account_id=newsroom["account"].id, actor=newsroom["owner"],
-                                   user_id=tagged.id, tag="hộ nghèo")
+        await follows.tag_follower(
+            session, account_id=newsroom["account"].id, actor=newsroom["owner"], user_id=tagged.id, tag="hộ nghèo"
+        )
         await commit(session)
     await _publish(runtime, newsroom, "Cắt nước Ba Đình", communes=[BA_DINH])
     await _publish(runtime, newsroom, "Toàn thành phố", provinces=[HANOI])
@@ -116,8 +129,9 @@ async def test_the_feed_follows_moves_unfollows_and_blocks(runtime: Runtime, new
     citizen.home_commune_code = BA_DINH
     assert await _titles(runtime, citizen) == ["Cho Ba Đình"]
     async with runtime.session() as session:
-        await follows.block_follower(session, account_id=newsroom["account"].id, actor=newsroom["owner"],
-                                     user_id=citizen.id)
+        await follows.block_follower(
+            session, account_id=newsroom["account"].id, actor=newsroom["owner"], user_id=citizen.id
+        )
         await commit(session)
     assert await _titles(runtime, citizen) == []
 
@@ -127,22 +141,29 @@ async def test_publishing_writes_a_handful_of_rows_whatever_the_audience(runtime
         await _follow(runtime, await make_user(runtime, commune=BA_DINH), newsroom["account"])
     published = await _publish(runtime, newsroom, "Thông báo chung")
     async with runtime.read_session() as session:
-        targets = await session.scalar(select(func.count()).select_from(BroadcastTarget)
-                                       .where(BroadcastTarget.broadcast_id == published.id))
+        targets = await session.scalar(
+            select(func.count()).select_from(BroadcastTarget).where(BroadcastTarget.broadcast_id == published.id)
+        )
     assert targets == 1
 
 
-@pytest.mark.parametrize(("targeting", "code"), [
-    ({"provinces": ["79"]}, "area_not_served"),
-    ({"communes": [THU_DAU_MOT]}, "area_not_served"),
-    ({"communes": ["99999"]}, "invalid"),
-    ({"provinces": ["99"]}, "invalid"),
-])
-async def test_areas_the_account_does_not_serve_are_refused(client_as, runtime: Runtime, newsroom: dict,
-                                                            targeting: dict, code: str) -> None:
+@pytest.mark.parametrize(
+    ("targeting", "code"),
+    [
+        ({"provinces": ["79"]}, "area_not_served"),
+        ({"communes": [THU_DAU_MOT]}, "area_not_served"),
+        ({"communes": ["99999"]}, "invalid"),
+        ({"provinces": ["99"]}, "invalid"),
+    ],
+)
+async def test_areas_the_account_does_not_serve_are_refused(
+    client_as, runtime: Runtime, newsroom: dict, targeting: dict, code: str
+) -> None:
     editor: AsyncClient = await client_as(newsroom["editor"])
-    response = await editor.post(f"/api/v1/accounts/{newsroom['account'].id}/broadcasts",
-                                 json={"kind": "notice", "title": "Sai vùng", "targeting": targeting})
+    response = await editor.post(
+        f"/api/v1/accounts/{newsroom['account'].id}/broadcasts",
+        json={"kind": "notice", "title": "Sai vùng", "targeting": targeting},
+    )
     assert response.status_code == 422
     assert response.json()["error"]["code"] == code
     async with runtime.read_session() as session:
@@ -172,8 +193,14 @@ async def test_daily_quota_and_scheduled_publishing(runtime: Runtime, newsroom: 
     finally:
         runtime.settings.__dict__["broadcast_daily_quota"] = 10
     async with runtime.session() as session:
-        later = await service.create_draft(session, account_id=newsroom["account"].id, actor=newsroom["owner"],
-                                           kind="notice", title="Hẹn giờ", publish_at=utcnow() + timedelta(hours=1))
+        later = await service.create_draft(
+            session,
+            account_id=newsroom["account"].id,
+            actor=newsroom["owner"],
+            kind="notice",
+            title="Hẹn giờ",
+            publish_at=utcnow() + timedelta(hours=1),
+        )
         assert (await service.approve(session, broadcast_id=later.id, actor=newsroom["owner"])).status == "scheduled"
         later.publish_at = utcnow() - timedelta(seconds=1)
         await commit(session)
@@ -188,16 +215,23 @@ async def test_withdrawn_broadcasts_stay_visible_as_withdrawn(client_as, runtime
     await _follow(runtime, citizen, newsroom["account"])
     published = await _publish(runtime, newsroom, "Tin sai")
     owner: AsyncClient = await client_as(newsroom["owner"])
-    withdrawn = await owner.post(f"/api/v1/broadcasts/{published.id}/withdraw", json={"reason": "Thông tin chưa chính xác"})
+    withdrawn = await owner.post(
+        f"/api/v1/broadcasts/{published.id}/withdraw", json={"reason": "Thông tin chưa chính xác"}
+    )
     assert withdrawn.json()["status"] == "withdrawn"
     item = (await (await client_as(citizen)).get("/api/v1/me/feed")).json()["items"][0]
-    assert (item["status"], item["body_html"], item["withdraw_reason"]) == ("withdrawn", None, "Thông tin chưa chính xác")
+    assert (item["status"], item["body_html"], item["withdraw_reason"]) == (
+        "withdrawn",
+        None,
+        "Thông tin chưa chính xác",
+    )
 
 
 async def test_other_accounts_staff_never_see_drafts(client_as, runtime: Runtime, newsroom: dict) -> None:
     async with runtime.session() as session:
-        draft = await service.create_draft(session, account_id=newsroom["account"].id, actor=newsroom["editor"],
-                                           kind="notice", title="Nháp nội bộ")
+        draft = await service.create_draft(
+            session, account_id=newsroom["account"].id, actor=newsroom["editor"], kind="notice", title="Nháp nội bộ"
+        )
         await commit(session)
     stranger = await make_user(runtime)
     await make_account(runtime, name="Sở Xây dựng", owner=stranger)

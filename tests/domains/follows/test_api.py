@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from httpx import AsyncClient
+from tests.factories import BA_DINH, make_account, make_user
 
 from loa.runtime import Runtime
-from tests.factories import BA_DINH, make_account, make_user
 
 
 async def test_follow_unfollow_and_my_follows(client_as, runtime: Runtime) -> None:

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from sqlalchemy import func, select
+from tests.factories import make_user
 
 from loa.db.base import utcnow
 from loa.domains.people import service
@@ -9,7 +10,6 @@ from loa.domains.people.tasks import purge_expired_sign_ins
 from loa.kit.effects import commit
 from loa.kit.workers import SWEEPS
 from loa.runtime import Runtime
-from tests.factories import make_user
 
 
 async def test_the_hourly_sweep_removes_expired_sessions_only(runtime: Runtime) -> None:

@@ -14,7 +14,7 @@ ORGANISATION_ROLES = ("owner", "admin", "viewer")
 
 class Organisation(Base):
     __tablename__ = "organisations"
-    __table_args__ = {"sqlite_autoincrement": True}
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))

@@ -16,7 +16,7 @@ CONSENT_PURPOSES = ("service", "notifications", "location", "statistics")
 class User(Base):
     __tablename__ = "users"
     # Ids are never reused on SQLite either: audit records and exports keep pointing at the right person.
-    __table_args__ = {"sqlite_autoincrement": True}
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     phone: Mapped[str | None] = mapped_column(String(16), unique=True)  # E.164, citizens' login
