@@ -11,7 +11,7 @@ from types import ModuleType
 
 from bench.common import BENCH_DATABASE_ENV, Options, emit
 
-BENCHMARKS = ("follow_throughput", "search")
+BENCHMARKS = ("follow_throughput", "search", "push_plan", "live_fanout")
 
 
 def load(name: str) -> ModuleType:

@@ -41,30 +41,37 @@ def _worker() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
-async def _fresh_postgres_database() -> str:
+# One database per run and worker: concurrent runs on one server never drop each other's database.
+_RUN_ID = os.environ.get("PYTEST_XDIST_TESTRUNUID", uuid.uuid4().hex)[:8]
+
+
+async def _admin(statement: str) -> None:
     import asyncpg
 
-    base = make_url(os.environ["LOA_TEST_DATABASE_URL"]).set(drivername="postgresql+asyncpg")
-    name = f"loa_test_{_worker()}"
-    admin_dsn = base.set(drivername="postgresql").render_as_string(hide_password=False)
-    connection = await asyncpg.connect(admin_dsn)
+    base = make_url(os.environ["LOA_TEST_DATABASE_URL"]).set(drivername="postgresql")
+    connection = await asyncpg.connect(base.render_as_string(hide_password=False))
     try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await connection.execute(f'CREATE DATABASE "{name}"')
+        await connection.execute(statement)
     finally:
         await connection.close()
-    return base.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
-async def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    if test_target() == "postgresql":
-        url = await _fresh_postgres_database()
-    else:
+async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    if test_target() != "postgresql":
         path: Path = tmp_path_factory.mktemp("db") / f"loa-{_worker()}.db"
         url = f"sqlite+aiosqlite:///{path}"
-    await upgrade_async(url)
-    return url
+        await upgrade_async(url)
+        yield url
+        return
+    name = f"loa_test_{_worker()}_{_RUN_ID}"
+    await _admin(f'CREATE DATABASE "{name}"')
+    url = make_url(os.environ["LOA_TEST_DATABASE_URL"]).set(drivername="postgresql+asyncpg", database=name)
+    try:
+        await upgrade_async(url.render_as_string(hide_password=False))
+        yield url.render_as_string(hide_password=False)
+    finally:
+        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
@@ -130,7 +137,9 @@ async def runtime(settings: Settings, reference_data: None) -> AsyncIterator[Run
 
 
 @pytest.fixture
-async def app(runtime: Runtime):  # type: ignore[no-untyped-def]
+def app(runtime: Runtime):  # type: ignore[no-untyped-def]
+    # A plain fixture: an async one that only returns made the runtime's background tasks hang at
+    # teardown under pytest-asyncio when they run on Redis.
     return create_app(runtime.settings, runtime=runtime)
 
 

@@ -12,6 +12,7 @@ from loa.kit.csrf import install_csrf
 from loa.kit.errors import COMMON_ERROR_RESPONSES, install_error_handlers
 from loa.kit.logging import configure_logging
 from loa.kit.metrics import install_metrics
+from loa.kit.sse import install_live
 from loa.runtime import Runtime
 from loa.settings import Settings, get_settings
 
@@ -23,9 +24,11 @@ def api_routers() -> list[APIRouter]:
     from loa.domains.broadcasts.api import router as broadcasts
     from loa.domains.follows.api import router as follows
     from loa.domains.geo.api import router as geo
+    from loa.domains.live.api import router as live
     from loa.domains.people.api import router as people
+    from loa.domains.push.api import router as push
 
-    return [people, accounts, follows, broadcasts, agencies, geo]
+    return [people, accounts, follows, broadcasts, agencies, geo, live, push]
 
 
 def page_routers() -> list[APIRouter]:
@@ -60,6 +63,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     install_error_handlers(app)
     install_csrf(app)  # inside the metrics middleware: refusals are counted too
     install_metrics(app)
+    install_live(app)  # outermost: live streams write with the server's own send
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz(request: Request) -> JSONResponse:

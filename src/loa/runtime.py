@@ -16,6 +16,7 @@ from loa.db.engine import create_engine, create_sessionmaker, is_sqlite, read_on
 from loa.kit.events import EventBus, MemoryEventBus, RedisEventBus
 from loa.kit.jobs import JobQueue, MemoryJobQueue, QueueNames, RedisJobQueue, import_task_modules
 from loa.kit.ratelimit import RateLimiter
+from loa.kit.sse import LiveHub
 from loa.kit.workers import Lease, LocalLease, RedisLease, Scheduler
 from loa.settings import Settings
 
@@ -35,6 +36,7 @@ class Runtime:
         )
         self._redis = build_redis(settings)
         self.bus: EventBus = build_event_bus(settings, self._redis, self.names)
+        self.live = LiveHub(self.bus, runtime=self)  # this process's SSE clients
         self.jobs: JobQueue = build_job_queue(settings, self)
         self.limiter: RateLimiter = build_rate_limiter(settings)
         self.scheduler = Scheduler(self, build_lease(settings, self._redis, self.names))
@@ -53,6 +55,7 @@ class Runtime:
     async def start(self) -> None:
         import_task_modules()
         await self.bus.start()
+        await self.live.start()
         await self.jobs.start()
         if self.settings.embedded_worker:
             # This process also runs jobs from the shared queue (if any) and the sweeps.
@@ -62,6 +65,7 @@ class Runtime:
     async def close(self) -> None:
         await self.scheduler.close()
         await self.jobs.close()
+        await self.live.close()
         await self.bus.close()
         await self.limiter.close()
         if self._redis is not None:

@@ -346,3 +346,18 @@ async def test_a_scheduler_that_loses_its_lease_stops_sweeping(runtime: Runtime,
         await eventually(lambda: len(runs) > paused_at, within=5)
     finally:
         await scheduler.close()
+
+
+async def test_a_scheduler_closes_whenever_it_is_stopped(runtime: Runtime, redis_client: Redis,
+                                                         names: QueueNames) -> None:
+    """Closing never hangs, even when the stop lands in the middle of a Redis command."""
+    for ticks in range(40):
+        lease = RedisLease(redis_client, names.scheduler_lease, ttl_seconds=5)
+        scheduler = Scheduler(runtime, lease, {})
+        await scheduler.start()
+        for _ in range(ticks):
+            await asyncio.sleep(0)
+        started = asyncio.get_running_loop().time()
+        await asyncio.wait_for(scheduler.close(), 5)
+        assert asyncio.get_running_loop().time() - started < 1, f"close hung (stopped after {ticks} ticks)"
+        assert await redis_client.exists(names.scheduler_lease) == 0

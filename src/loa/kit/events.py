@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
 from loa.kit.metrics import EVENTS_PUBLISHED
+from loa.kit.workers import reraise_cancellation, stop_task
 
 log = structlog.get_logger(__name__)
 
@@ -124,10 +125,8 @@ class RedisEventBus:
 
     async def close(self) -> None:
         if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
-            self._reader = None
+            reader, self._reader = self._reader, None
+            await stop_task(reader)
         if self._pubsub is not None:
             await self._pubsub.aclose()
             self._pubsub = None
@@ -163,6 +162,7 @@ class RedisEventBus:
                     self._confirmations[key].append(loop.create_future())
                 try:
                     await pubsub.subscribe(*new)
+                    reraise_cancellation()
                 except BaseException:
                     for key in new:
                         self._confirmations[key].pop().cancel()
@@ -209,10 +209,12 @@ class RedisEventBus:
             except asyncio.CancelledError:
                 raise
             except Exception:
+                reraise_cancellation()
                 log.warning("event bus connection lost; reconnecting", pause=pause, exc_info=True)
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, 10.0)
                 continue
+            reraise_cancellation()
             pause = 0.2
             if message is not None:
                 self._dispatch(message)

@@ -3,8 +3,8 @@
 pywebpush encrypts (`WebPusher.encode`); the request goes out on one pooled aiohttp session per event
 loop (the transport pywebpush's own async API uses), so thousands of sends reuse their connections to
 the few push services. Measured per push against a local server (bench/push_plan.py): this ≈ 0.2 ms
-of CPU, pywebpush's blocking `send` in a thread with a requests.Session ≈ 0.7 ms, httpx ≈ 1.6–2.8 ms. The VAPID token is
-signed once per push-service origin and reused until shortly before it expires (signing costs about
+of CPU, pywebpush's blocking `send` in a thread with a requests.Session ≈ 0.7 ms, httpx ≈ 1.6–2.8 ms.
+The VAPID token is signed once per push-service origin and reused until shortly before it expires (signing costs about
 as much as encrypting, and the token does not depend on the recipient).
 """
 
@@ -196,11 +196,11 @@ def _retry_after(value: str | None) -> float | None:
     return None
 
 
-async def post(request: PushRequest, *, timeout: float = 10.0) -> PushResult:
+async def post(request: PushRequest, *, timeout_seconds: float = 10.0) -> PushResult:
     try:
         async with http_session().post(request.url, data=request.body, headers=request.headers,
                                        allow_redirects=False,  # a push service answers, it does not redirect
-                                       timeout=aiohttp.ClientTimeout(total=timeout)) as response:
+                                       timeout=aiohttp.ClientTimeout(total=timeout_seconds)) as response:
             text = await response.text(errors="replace") if response.status >= 400 else ""
             status, retry = response.status, _retry_after(response.headers.get("Retry-After"))
     except (aiohttp.ClientError, TimeoutError) as exc:
@@ -215,7 +215,7 @@ async def send(subscription: Subscription, payload: bytes, *, settings: Settings
                urgency: Urgency = "normal", topic: str | None = None) -> PushResult:
     """Encrypt and deliver one push; the status says what to do with the subscription."""
     request = build_request(subscription, payload, key=vapid_key(settings), ttl=ttl, urgency=urgency, topic=topic)
-    return await post(request, timeout=settings.push_timeout_seconds)
+    return await post(request, timeout_seconds=settings.push_timeout_seconds)
 
 
 def new_auth_secret() -> bytes:

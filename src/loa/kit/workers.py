@@ -67,6 +67,27 @@ async def run_sweep(runtime: Runtime, item: Sweep) -> None:
             JOBS_RUN.labels(f"sweep:{item.name}", "ok").inc()
 
 
+def reraise_cancellation() -> None:
+    """Re-raise a cancellation that redis-py swallowed mid-command (redis/redis-py#2028).
+
+    Without this, a loop around Redis calls can miss its stop and a shutdown waits forever.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
+async def stop_task(task: asyncio.Task[None]) -> None:
+    """Cancel `task` and wait for it, without swallowing a cancellation of the caller."""
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise
+
+
 class Lease(Protocol):
     async def acquire(self) -> None: ...  # returns once held
     async def keep(self) -> None: ...  # renews while held; returns if it is lost
@@ -109,11 +130,14 @@ class RedisLease:
         waiting_logged = False
         while True:
             try:
-                if await self._redis.set(self._key, self._token, nx=True, px=self._ttl_ms):
-                    return
+                acquired = await self._redis.set(self._key, self._token, nx=True, px=self._ttl_ms)
             except RedisError:
+                reraise_cancellation()
                 log.warning("lease: redis unavailable", key=self._key, exc_info=True)
             else:
+                reraise_cancellation()  # if held, the caller's `finally` releases it
+                if acquired:
+                    return
                 if not waiting_logged:
                     log.info("lease held elsewhere; waiting", key=self._key)
                     waiting_logged = True
@@ -126,11 +150,13 @@ class RedisLease:
             try:
                 held = await self._renew(keys=[self._key], args=[self._token, self._ttl_ms])
             except RedisError:
+                reraise_cancellation()
                 log.warning("lease: renewal failed", key=self._key, exc_info=True)
                 # Stop before the key can expire: past the TTL another process may hold it.
                 if time.monotonic() - renewed_at + self._ttl / 3 >= self._ttl * 0.9:
                     return
                 continue
+            reraise_cancellation()
             if not held:
                 return
             renewed_at = time.monotonic()
@@ -166,10 +192,8 @@ class Scheduler:
 
     async def close(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+            task, self._task = self._task, None
+            await stop_task(task)
 
     async def _run(self, sweeps: list[Sweep]) -> None:
         try:
