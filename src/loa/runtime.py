@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from loa.db.engine import create_engine, create_sessionmaker, is_sqlite, read_only
+from loa.kit import webpush
 from loa.kit.events import EventBus, MemoryEventBus, RedisEventBus
 from loa.kit.jobs import JobQueue, MemoryJobQueue, QueueNames, RedisJobQueue, import_task_modules
 from loa.kit.ratelimit import RateLimiter
@@ -68,6 +69,7 @@ class Runtime:
         await self.live.close()
         await self.bus.close()
         await self.limiter.close()
+        await webpush.close()
         if self._redis is not None:
             await self._redis.aclose()
         await self.engine.dispose()

@@ -240,3 +240,18 @@ async def test_other_accounts_staff_never_see_drafts(client_as, runtime: Runtime
     assert (await other.get(f"/api/v1/broadcasts/{draft.id}")).status_code == 404
     assert (await other.get(f"/api/v1/accounts/{newsroom['account'].id}/broadcasts/manage")).status_code == 403
     assert (await other.post(f"/api/v1/broadcasts/{draft.id}/approve")).status_code == 404
+
+
+async def test_publishing_reaches_live_subscribers_after_commit_and_replays(runtime: Runtime, newsroom: dict) -> None:
+    channel = f"account:{newsroom['account'].id}"
+    async with runtime.bus.subscribe(channel) as subscription:
+        first = await _publish(runtime, newsroom, "Mưa lớn chiều nay", communes=[BA_DINH])
+        private = await _publish(runtime, newsroom, "Hỗ trợ hộ nghèo", tags=["ho ngheo"])
+        _, event = await subscription.get(timeout=5)
+        assert (event["id"], event["title"], event["areas"]["communes"]) == (first.id, "Mưa lớn chiều nay", [BA_DINH])
+        _, event = await subscription.get(timeout=5)
+        assert event["id"] == private.id and event["restricted"] is True and "title" not in event
+    missed = await service.replay_account(runtime, channel, first.id - 1)
+    assert [(event_id, payload.get("title")) for event_id, _, payload in missed] == [
+        (first.id, "Mưa lớn chiều nay"), (private.id, None)]
+    assert [event_id for event_id, _, _ in await service.replay_account(runtime, channel, None)] == [private.id]

@@ -35,6 +35,7 @@ from loa.kit.effects import enqueue_after_commit, publish_after_commit, runtime_
 from loa.kit.errors import Conflict, Forbidden, Invalid, NotFound, TooMany
 from loa.kit.pagination import cursor_int, decode_cursor, encode_cursor
 from loa.kit.richtext import render_markdown
+from loa.kit.sse import replay_source
 from loa.kit.text import clean_line
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -238,10 +239,34 @@ async def publish_now(session: AsyncSession, broadcast: Broadcast) -> None:
 
 
 def live_event(broadcast: Broadcast, event_type: str) -> dict[str, Any]:
-    return {"type": event_type, "id": broadcast.id, "broadcast_id": str(broadcast.id),
-            "account_id": str(broadcast.account_id), "kind": broadcast.kind, "title": broadcast.title,
-            "targeting": {"all": broadcast.target_all, "provinces": broadcast.target_provinces,
-                          "communes": broadcast.target_communes, "tags": broadcast.target_tags}}
+    """The event on the account's public channel. Broadcasts for tagged followers stay private: the event
+    only says there is something new, and each follower's feed shows it to those it targets."""
+    event: dict[str, Any] = {"type": event_type, "id": broadcast.id, "broadcast_id": str(broadcast.id),
+                             "account_id": str(broadcast.account_id), "kind": broadcast.kind}
+    if broadcast.target_tags:
+        return event | {"restricted": True}
+    return event | {"title": broadcast.title,
+                    "areas": {"provinces": broadcast.target_provinces, "communes": broadcast.target_communes}}
+
+
+REPLAY_LIMIT = 500
+
+
+@replay_source("account")
+async def replay_account(runtime: Any, channel: str, after: int | None) -> list[tuple[int, str, dict[str, Any]]]:
+    """What a reconnecting client missed on `account:{id}`: broadcasts published after `after`, in order."""
+    try:
+        account_id = int(channel.split(":", 1)[1])
+    except ValueError:
+        return []
+    query = select(Broadcast).where(Broadcast.account_id == account_id, Broadcast.published_at.is_not(None))
+    if after is None:
+        query = query.order_by(Broadcast.id.desc()).limit(1)
+    else:
+        query = query.where(Broadcast.id > after).order_by(Broadcast.id).limit(REPLAY_LIMIT)
+    async with runtime.read_session() as session:
+        rows = list(await session.scalars(query))
+    return [(row.id, "broadcast.published", live_event(row, "broadcast.published")) for row in rows]
 
 
 async def publish_due(session: AsyncSession, *, limit: int = 100) -> int:
@@ -271,8 +296,10 @@ async def withdraw(session: AsyncSession, *, broadcast_id: int, actor: User, rea
     if was_published:
         broadcast.withdrawn_at, broadcast.withdrawn_by = utcnow(), actor.id
         broadcast.withdraw_reason = reason.strip()
-        publish_after_commit(session, f"account:{broadcast.account_id}",
-                             live_event(broadcast, "broadcast.withdrawn") | {"reason": broadcast.withdraw_reason})
+        # No event id: a withdrawal of an older broadcast must not be skipped as already seen.
+        withdrawn_event = live_event(broadcast, "broadcast.withdrawn") | {"reason": broadcast.withdraw_reason}
+        withdrawn_event.pop("id")
+        publish_after_commit(session, f"account:{broadcast.account_id}", withdrawn_event)
     await session.flush()
     return broadcast
 

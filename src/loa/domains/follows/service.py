@@ -49,7 +49,8 @@ async def follow(session: AsyncSession, *, user: User, account_id: int) -> Follo
     inserted = (await session.execute(statement)).rowcount == 1
     if inserted:
         await accounts.change_follower_count(session, account.id, +1)
-        publish_after_commit(session, f"account:{account.id}",
+        # To the account's staff only: who follows is not public.
+        publish_after_commit(session, f"staff:{account.id}",
                              {"type": "follow", "account_id": str(account.id), "user_id": str(user.id)})
     found = await session.get(Follow, (account.id, user.id), populate_existing=True)
     assert found is not None
@@ -68,7 +69,7 @@ async def _remove_follow(session: AsyncSession, account_id: int, user_id: int) -
     await session.execute(delete(FollowerTag).where(FollowerTag.account_id == account_id,
                                                     FollowerTag.user_id == user_id))
     await accounts.change_follower_count(session, account_id, -1)
-    publish_after_commit(session, f"account:{account_id}",
+    publish_after_commit(session, f"staff:{account_id}",
                          {"type": "unfollow", "account_id": str(account_id), "user_id": str(user_id)})
     return True
 
