@@ -8,10 +8,11 @@ import importlib
 import sys
 from collections.abc import Sequence
 from types import ModuleType
+from typing import Any
 
 from bench.common import BENCH_DATABASE_ENV, Options, emit
 
-BENCHMARKS = ("follow_throughput", "search", "push_plan", "live_fanout")
+BENCHMARKS = ("follow_throughput", "search", "push_plan", "live_fanout", "broadcast_publish", "feed_page")
 
 
 def load(name: str) -> ModuleType:
@@ -25,6 +26,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--database-url", help=f"also run on this PostgreSQL server (or set {BENCH_DATABASE_ENV}); "
                                                "a scratch database is created there and dropped")
     parser.add_argument("--skip-sqlite", action="store_true", help="only the PostgreSQL run")
+    parser.add_argument("--ten-million", action="store_true",
+                        help="broadcast_publish only: a 10,000,000-follower account (PostgreSQL only)")
     return parser
 
 
@@ -41,14 +44,19 @@ def main(args: Sequence[str]) -> int:
     if not options.targets:
         print("nothing to run: --skip-sqlite needs --database-url or " + BENCH_DATABASE_ENV, file=sys.stderr)
         return 2
-    asyncio.run(run(parsed.name, options))
+    extra = {"ten_million": True} if parsed.ten_million else {}
+    if extra and parsed.name != "broadcast_publish":
+        print("--ten-million is for broadcast_publish only", file=sys.stderr)
+        return 2
+    asyncio.run(run(parsed.name, options, **extra))
     return 0
 
 
-async def run(name: str, options: Options) -> None:
-    """Run one benchmark, printing each result line as soon as it is measured."""
+async def run(name: str, options: Options, **extra: Any) -> None:
+    """Run one benchmark, printing each result line as soon as it is measured (`extra`: that
+    benchmark's own options)."""
     quiet_logs()
-    async for line in load(name).run(options):
+    async for line in load(name).run(options, **extra):
         emit(line)
 
 

@@ -33,8 +33,9 @@ def api_routers() -> list[APIRouter]:
 
 def page_routers() -> list[APIRouter]:
     from loa.domains.people.pages import router as people
+    from loa.web.pages import router as web
 
-    return [people]
+    return [web, people]
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
