@@ -1,7 +1,7 @@
 from httpx import AsyncClient
+from tests.factories import make_account
 
 from loa.runtime import Runtime
-from tests.factories import make_account
 
 
 async def test_the_home_page_searches_accounts_without_diacritics(client: AsyncClient, runtime: Runtime) -> None:
