@@ -142,7 +142,9 @@ def test(ctx: typer.Context) -> None:
     """Lint, then the whole suite on SQLite; again on PostgreSQL + Redis when LOA_TEST_DATABASE_URL is set."""
     python = sys.executable
     checks = [[python, "-m", "ruff", "check", "src", "tests", "bench", "migrations"]]
-    pytest = [python, "-m", "pytest", *ctx.args]
+    # One worker per core unless the caller chose (`./loa test -n 0` for a single process).
+    parallel = [] if any(arg == "-n" or arg.startswith(("-n", "--numprocesses")) for arg in ctx.args) else ["-n", "auto"]
+    pytest = [python, "-m", "pytest", *parallel, *ctx.args]
     for command in checks:
         if subprocess.call(command, cwd=ROOT) != 0:  # noqa: S603
             raise typer.Exit(1)
