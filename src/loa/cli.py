@@ -143,7 +143,8 @@ def test(ctx: typer.Context) -> None:
     python = sys.executable
     checks = [[python, "-m", "ruff", "check", "src", "tests", "bench", "migrations"]]
     # One worker per core unless the caller chose (`./loa test -n 0` for a single process).
-    parallel = [] if any(arg == "-n" or arg.startswith(("-n", "--numprocesses")) for arg in ctx.args) else ["-n", "auto"]
+    chose = any(arg.startswith(("-n", "--numprocesses")) for arg in ctx.args)
+    parallel = [] if chose else ["-n", "auto"]
     pytest = [python, "-m", "pytest", *parallel, *ctx.args]
     for command in checks:
         if subprocess.call(command, cwd=ROOT) != 0:  # noqa: S603
