@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -108,12 +109,15 @@ async def test_targeting_by_commune_province_and_tag(runtime: Runtime, newsroom:
             session, account_id=newsroom["account"].id, actor=newsroom["owner"], user_id=tagged.id, tag="hộ nghèo"
         )
         await commit(session)
-    await _publish(runtime, newsroom, "Cắt nước Ba Đình", communes=[BA_DINH])
-    await _publish(runtime, newsroom, "Toàn thành phố", provinces=[HANOI])
-    await _publish(runtime, newsroom, "Trợ cấp", tags=["Hộ Nghèo"])
+    local = await _publish(runtime, newsroom, "Cắt nước Ba Đình", communes=[BA_DINH])
+    citywide = await _publish(runtime, newsroom, "Toàn thành phố", provinces=[HANOI])
+    subsidy = await _publish(runtime, newsroom, "Trợ cấp", tags=["Hộ Nghèo"])
     assert await _titles(runtime, here) == ["Toàn thành phố", "Cắt nước Ba Đình"]
     assert await _titles(runtime, nearby) == ["Toàn thành phố"]
     assert await _titles(runtime, tagged) == ["Trợ cấp", "Toàn thành phố"]
+    async with runtime.read_session() as session:
+        counts = [await service.count_targeted(session, b) for b in (local, citywide, subsidy)]
+    assert counts == [1, 3, 1]
 
 
 async def test_the_feed_follows_moves_unfollows_and_blocks(runtime: Runtime, newsroom: dict) -> None:
@@ -255,3 +259,18 @@ async def test_publishing_reaches_live_subscribers_after_commit_and_replays(runt
     assert [(event_id, payload.get("title")) for event_id, _, payload in missed] == [
         (first.id, "Mưa lớn chiều nay"), (private.id, None)]
     assert [event_id for event_id, _, _ in await service.replay_account(runtime, channel, None)] == [private.id]
+
+
+async def test_reach_counts_the_targeted_followers_after_publishing(client_as, runtime: Runtime,
+                                                                    newsroom: dict) -> None:
+    for commune in (BA_DINH, BA_DINH, HOAN_KIEM):
+        await _follow(runtime, await make_user(runtime, commune=commune), newsroom["account"])
+    published = await _publish(runtime, newsroom, "Phun thuốc diệt muỗi", communes=[BA_DINH])
+    owner: AsyncClient = await client_as(newsroom["owner"])
+    reach: dict = {}
+    for _ in range(100):  # the background job counts; give it a moment on either queue
+        reach = (await owner.get(f"/api/v1/broadcasts/{published.id}/reach")).json()
+        if reach["targeted"]:
+            break
+        await asyncio.sleep(0.1)
+    assert reach["targeted"] == 2

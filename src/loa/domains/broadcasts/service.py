@@ -424,3 +424,29 @@ async def open_broadcast(session: AsyncSession, *, broadcast_id: int, user: User
         await session.flush()
     return broadcast
 
+
+
+async def count_targeted(session: AsyncSession, broadcast: Broadcast) -> int:
+    """How many followers a published broadcast targets (for its reach): one counting query in the
+    background job, never at publish time."""
+    query = select(func.count()).select_from(Follow).where(
+        Follow.account_id == broadcast.account_id, Follow.created_at <= broadcast.published_at
+    )
+    if not broadcast.target_all:
+        communes = set(broadcast.target_communes)
+        for province in broadcast.target_provinces:
+            communes.update(await session.scalars(geo.commune_codes_query(province)))
+        terms = []
+        if communes:
+            terms.append(Follow.user_id.in_(select(User.id).where(User.home_commune_code.in_(sorted(communes)))))
+        if broadcast.target_tags:
+            terms.append(Follow.user_id.in_(select(FollowerTag.user_id).where(
+                FollowerTag.account_id == broadcast.account_id, FollowerTag.tag.in_(broadcast.target_tags))))
+        query = query.where(or_(*terms))
+    return await session.scalar(query) or 0
+
+
+async def record_targeted(session: AsyncSession, broadcast: Broadcast) -> None:
+    targeted = await count_targeted(session, broadcast)
+    await session.execute(update(BroadcastStats).where(BroadcastStats.broadcast_id == broadcast.id)
+                          .values(targeted=targeted))

@@ -28,5 +28,6 @@ async def plan_push(runtime: Runtime, *, broadcast_id: int) -> None:
     async with runtime.session() as session:
         broadcast = await service.get_broadcast(session, broadcast_id)
         if broadcast.status == "published":
+            await service.record_targeted(session, broadcast)
             await push.plan_push(session, broadcast)
             await commit(session)
