@@ -24,18 +24,20 @@ def api_routers() -> list[APIRouter]:
     from loa.domains.broadcasts.api import router as broadcasts
     from loa.domains.follows.api import router as follows
     from loa.domains.geo.api import router as geo
+    from loa.domains.media.api import router as media
     from loa.domains.live.api import router as live
     from loa.domains.people.api import router as people
     from loa.domains.push.api import router as push
 
-    return [people, accounts, follows, broadcasts, agencies, geo, live, push]
+    return [people, accounts, follows, broadcasts, media, agencies, geo, live, push]
 
 
 def page_routers() -> list[APIRouter]:
     from loa.domains.people.pages import router as people
+    from loa.domains.media.api import files as media_files
     from loa.web.pages import router as web
 
-    return [web, people]
+    return [web, people, media_files]
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
