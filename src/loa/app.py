@@ -24,8 +24,8 @@ def api_routers() -> list[APIRouter]:
     from loa.domains.broadcasts.api import router as broadcasts
     from loa.domains.follows.api import router as follows
     from loa.domains.geo.api import router as geo
-    from loa.domains.media.api import router as media
     from loa.domains.live.api import router as live
+    from loa.domains.media.api import router as media
     from loa.domains.people.api import router as people
     from loa.domains.push.api import router as push
 
@@ -33,8 +33,8 @@ def api_routers() -> list[APIRouter]:
 
 
 def page_routers() -> list[APIRouter]:
-    from loa.domains.people.pages import router as people
     from loa.domains.media.api import files as media_files
+    from loa.domains.people.pages import router as people
     from loa.web.pages import router as web
 
     return [web, people, media_files]

@@ -6,9 +6,9 @@ import io
 
 from httpx import AsyncClient
 from PIL import Image
+from tests.factories import make_account, make_user
 
 from loa.runtime import Runtime
-from tests.factories import make_account, make_user
 
 GPS_IFD = 0x8825
 
