@@ -274,3 +274,17 @@ async def test_reach_counts_the_targeted_followers_after_publishing(client_as, r
             break
         await asyncio.sleep(0.1)
     assert reach["targeted"] == 2
+
+
+async def test_operators_set_an_accounts_quota(client_as, runtime: Runtime, newsroom: dict) -> None:
+    path = f"/api/v1/admin/accounts/{newsroom['account'].id}/broadcast-quota"
+    owner: AsyncClient = await client_as(newsroom["owner"])
+    assert (await owner.put(path, json={"per_day": 100})).status_code == 403
+    operator: AsyncClient = await client_as(await make_user(runtime, operator=True))
+    assert (await operator.put(path, json={"per_day": 1})).json()["per_day"] == 1
+    await _publish(runtime, newsroom, "Một")
+    with pytest.raises(Exception) as refused:
+        await _publish(runtime, newsroom, "Hai")
+    assert getattr(refused.value, "code", None) == "quota_exceeded"
+    assert (await operator.put(path, json={"per_day": None})).json()["per_day"] == 10
+    assert (await operator.put(path, json={"per_day": 0})).status_code == 422

@@ -14,6 +14,8 @@ from loa.domains.broadcasts.schemas import (
     BroadcastEdit,
     BroadcastOut,
     FeedItem,
+    QuotaIn,
+    QuotaOut,
     Reach,
     ReadCursor,
     Reason,
@@ -21,7 +23,7 @@ from loa.domains.broadcasts.schemas import (
     UnreadCount,
 )
 from loa.domains.people.models import User
-from loa.kit.auth import Principal, optional_principal, require_user
+from loa.kit.auth import Principal, optional_principal, require_operator, require_user
 from loa.kit.effects import commit
 from loa.kit.pagination import CursorParam, LimitParam, Page
 from loa.kit.sessions import read_session, write_session
@@ -129,6 +131,15 @@ async def broadcast_reach(broadcast_id: BroadcastId, session: Read, user: Curren
     stats = await service.reach(session, broadcast_id=broadcast_id, actor=user)
     return Reach(broadcast_id=str(broadcast_id), targeted=stats.targeted, pushes_planned=stats.pushes_planned,
                  pushes_sent=stats.pushes_sent, pushes_failed=stats.pushes_failed, reads=stats.reads)
+
+
+@router.put("/admin/accounts/{account_id}/broadcast-quota", response_model=QuotaOut,
+            summary="Set an account's daily broadcast quota (operators; null restores the default)")
+async def put_quota(account_id: AccountId, body: QuotaIn, session: Write,
+                    operator: Annotated[User, Depends(require_operator)]) -> QuotaOut:
+    per_day = await service.set_daily_quota(session, account_id=account_id, operator=operator, per_day=body.per_day)
+    await commit(session)
+    return QuotaOut(account_id=str(account_id), per_day=per_day)
 
 
 @router.get("/me/feed", response_model=Page[FeedItem], summary="My feed: broadcasts of the accounts I follow")

@@ -126,3 +126,14 @@ class Reach(BaseModel):
     pushes_sent: int
     pushes_failed: int
     reads: int
+
+
+class QuotaIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    per_day: int | None = Field(ge=1, le=1000)
+
+
+class QuotaOut(BaseModel):
+    account_id: str
+    per_day: int

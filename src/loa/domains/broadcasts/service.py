@@ -450,3 +450,20 @@ async def record_targeted(session: AsyncSession, broadcast: Broadcast) -> None:
     targeted = await count_targeted(session, broadcast)
     await session.execute(update(BroadcastStats).where(BroadcastStats.broadcast_id == broadcast.id)
                           .values(targeted=targeted))
+
+
+async def set_daily_quota(session: AsyncSession, *, account_id: int, operator: User, per_day: int | None) -> int:
+    """An operator raises or lowers one account's daily quota (None: back to the platform default)."""
+    if not operator.is_operator:
+        raise Forbidden("Chỉ quản trị nền tảng / Platform operators only", code="not_operator")
+    await accounts.get_account(session, account_id)
+    override = await session.get(AccountBroadcastQuota, account_id)
+    if per_day is None:
+        if override is not None:
+            await session.delete(override)
+    elif override is None:
+        session.add(AccountBroadcastQuota(account_id=account_id, per_day=per_day))
+    else:
+        override.per_day = per_day
+    await session.flush()
+    return await _daily_quota(session, account_id)
