@@ -288,3 +288,18 @@ async def test_operators_set_an_accounts_quota(client_as, runtime: Runtime, news
     assert getattr(refused.value, "code", None) == "quota_exceeded"
     assert (await operator.put(path, json={"per_day": None})).json()["per_day"] == 10
     assert (await operator.put(path, json={"per_day": 0})).status_code == 422
+
+
+async def test_a_lost_planning_job_is_planned_again_by_the_sweep(runtime: Runtime, newsroom: dict) -> None:
+    from loa.domains.broadcasts.tasks import plan_push
+
+    published = await _publish(runtime, newsroom, "Thông báo mất điện")
+    async with runtime.session() as session:  # as if the process died before the job ran
+        row = await service.get_broadcast(session, published.id)
+        row.push_planned_at, row.published_at = None, utcnow() - timedelta(minutes=5)
+        await commit(session)
+    async with runtime.read_session() as session:
+        assert await service.unplanned_broadcasts(session, older_than=timedelta(minutes=2)) == [published.id]
+    await plan_push(runtime, broadcast_id=published.id)
+    async with runtime.read_session() as session:
+        assert await service.unplanned_broadcasts(session, older_than=timedelta(minutes=2)) == []

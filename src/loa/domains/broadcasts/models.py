@@ -46,6 +46,8 @@ class Broadcast(Base):
     rejection_reason: Mapped[str | None] = mapped_column(Text)
     publish_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set by the job that plans push delivery; a sweep re-plans published broadcasts still without it.
+    push_planned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     withdrawn_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     withdraw_reason: Mapped[str | None] = mapped_column(Text)

@@ -467,3 +467,12 @@ async def set_daily_quota(session: AsyncSession, *, account_id: int, operator: U
         override.per_day = per_day
     await session.flush()
     return await _daily_quota(session, account_id)
+
+
+async def unplanned_broadcasts(session: AsyncSession, *, older_than: timedelta, limit: int = 100) -> list[int]:
+    """Published broadcasts whose push planning has not happened `older_than` after publishing."""
+    return list(await session.scalars(
+        select(Broadcast.id).where(Broadcast.status == "published", Broadcast.push_planned_at.is_(None),
+                                   Broadcast.published_at <= utcnow() - older_than)
+        .order_by(Broadcast.id).limit(limit)
+    ))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from loa.db.base import utcnow
 from loa.domains.broadcasts import service
 from loa.kit.effects import commit
 from loa.kit.jobs import job
@@ -27,7 +29,17 @@ async def plan_push(runtime: Runtime, *, broadcast_id: int) -> None:
 
     async with runtime.session() as session:
         broadcast = await service.get_broadcast(session, broadcast_id)
-        if broadcast.status == "published":
+        if broadcast.status == "published" and broadcast.push_planned_at is None:
             await service.record_targeted(session, broadcast)
             await push.plan_push(session, broadcast)
+            broadcast.push_planned_at = utcnow()
             await commit(session)
+
+
+@sweep("broadcasts.replan_push", every_seconds=60)
+async def replan_lost_push_plans(runtime: Runtime) -> None:
+    """A planning job lost with a crashed process is planned again (planning is idempotent)."""
+    async with runtime.read_session() as session:
+        broadcast_ids = await service.unplanned_broadcasts(session, older_than=timedelta(minutes=2))
+    for broadcast_id in broadcast_ids:
+        await runtime.jobs.enqueue("broadcasts.plan_push", broadcast_id=broadcast_id)
