@@ -294,7 +294,12 @@ async def test_a_lost_planning_job_is_planned_again_by_the_sweep(runtime: Runtim
     from loa.domains.broadcasts.tasks import plan_push
 
     published = await _publish(runtime, newsroom, "Thông báo mất điện")
-    async with runtime.session() as session:  # as if the process died before the job ran
+    for _ in range(100):  # let the real planning job finish first (it runs in the background)
+        async with runtime.read_session() as session:
+            if (await service.get_broadcast(session, published.id)).push_planned_at is not None:
+                break
+        await asyncio.sleep(0.1)
+    async with runtime.session() as session:  # as if the process had died before the job ran
         row = await service.get_broadcast(session, published.id)
         row.push_planned_at, row.published_at = None, utcnow() - timedelta(minutes=5)
         await commit(session)
