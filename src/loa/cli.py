@@ -70,7 +70,9 @@ def run(port: PortOption = None, host: HostOption = None) -> None:
     from loa.db.migrate import upgrade
     from loa.domains.seed import ensure_demo
 
-    settings = _settings(port=port, host=host)
+    # One process does everything, also when LOA_REDIS_URL is set (unless told otherwise).
+    in_web = get_settings().run_worker_in_web
+    settings = _settings(port=port, host=host, run_worker_in_web=True if in_web is None else in_web)
     upgrade(settings.resolved_database_url)
     asyncio.run(_load_reference_data(settings))
     if settings.seed_demo:

@@ -25,6 +25,10 @@ class _Pending:
 
 
 def _pending(session: AsyncSession | Session) -> _Pending:
+    sync_session = session.sync_session if isinstance(session, AsyncSession) else session
+    if not sync_session.in_transaction():
+        # Tie the effects to a transaction, so that its rollback drops them even before any SQL ran.
+        sync_session.begin()
     info = session.info
     if "pending_effects" not in info:
         info["pending_effects"] = _Pending()
@@ -39,9 +43,12 @@ def publish_after_commit(session: AsyncSession, channel: str, payload: dict[str,
     _pending(session).events.append((channel, payload))
 
 
-@event.listens_for(Session, "after_rollback")
-def _drop_on_rollback(session: Session) -> None:
-    session.info.pop("pending_effects", None)
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_on_rollback(session: Session, previous_transaction: Any) -> None:
+    # Soft rollback fires even when no SQL ran yet (no database transaction to roll back); only the
+    # outermost transaction's rollback drops the staged effects, not a savepoint's.
+    if previous_transaction.parent is None:
+        session.info.pop("pending_effects", None)
 
 
 def runtime_of(session: AsyncSession) -> Runtime:

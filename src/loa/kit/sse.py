@@ -190,9 +190,10 @@ class LiveHub:
         if kind in self._replay:
             return self._replay[kind]
         fn = _SOURCES.get(kind)
-        if fn is None:
-            return None
         runtime = self.runtime
+        # The domains' sources read the database through a runtime: a hub without one replays nothing.
+        if fn is None or runtime is None:
+            return None
         return lambda name, after: fn(runtime, name, after)
 
     async def start(self) -> None:
