@@ -6,9 +6,11 @@ every other module receives the parts.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 
+import structlog
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -20,6 +22,8 @@ from loa.kit.ratelimit import RateLimiter
 from loa.kit.sse import LiveHub
 from loa.kit.workers import Lease, LocalLease, RedisLease, Scheduler
 from loa.settings import Settings
+
+log = structlog.get_logger(__name__)
 
 
 class Runtime:
@@ -64,15 +68,28 @@ class Runtime:
             await self.scheduler.start()
 
     async def close(self) -> None:
-        await self.scheduler.close()
-        await self.jobs.close()
-        await self.live.close()
-        await self.bus.close()
-        await self.limiter.close()
-        await webpush.close()
+        """Stop every part, in order. Shutdown never hangs: a part that does not stop within its bound (a
+        Redis client can swallow a cancellation mid-command) is abandoned with a warning."""
+        await _bounded("scheduler", self.scheduler.close())
+        await _bounded("jobs", self.jobs.close(), seconds=45)
+        await _bounded("live", self.live.close())
+        await _bounded("bus", self.bus.close())
+        await _bounded("limiter", self.limiter.close())
+        await _bounded("webpush", webpush.close())
         if self._redis is not None:
-            await self._redis.aclose()
-        await self.engine.dispose()
+            await _bounded("redis", self._redis.aclose())
+        await _bounded("engine", self.engine.dispose())
+
+
+async def _bounded(part: str, stopping: Awaitable[None], seconds: float = 15.0) -> None:
+    task = asyncio.ensure_future(stopping)
+    # asyncio.wait, not wait_for: it does not wait again for a task that ignores its cancellation.
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if not done:
+        task.cancel()
+        log.warning("part did not stop in time; abandoned", part=part, seconds=seconds)
+    elif task.exception() is not None:
+        log.error("part failed while stopping", part=part, exc_info=task.exception())
 
 
 def build_redis(settings: Settings) -> Redis | None:
