@@ -280,12 +280,14 @@ class RedisJobQueue:
         if self._consumer is not None:
             # Stop taking jobs, let the running ones finish (unacked leftovers go to another worker).
             self._stop.set()
-            try:
-                await asyncio.wait_for(self._consumer, self._grace + 5)
-            except TimeoutError:
+            # asyncio.wait, not wait_for: a consumer that swallows its cancellation (a Redis client can,
+            # mid-command) must not hang the shutdown.
+            done, _ = await asyncio.wait({self._consumer}, timeout=self._grace + 5)
+            if not done:
+                self._consumer.cancel()
                 log.warning("job consumer did not stop in time")
-            except Exception:
-                log.exception("job consumer failed")
+            elif not self._consumer.cancelled() and self._consumer.exception() is not None:
+                log.error("job consumer failed", exc_info=self._consumer.exception())
             self._consumer = None
         await self.broker.shutdown()
 
