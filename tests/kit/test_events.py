@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator
 
@@ -16,15 +15,6 @@ from loa.kit.events import EventBus, MemoryEventBus, RedisEventBus, Subscription
 from loa.kit.jobs import QueueNames
 from loa.runtime import Runtime
 from loa.settings import Settings
-
-
-@pytest.fixture(scope="session")
-def live_redis_url(redis_url: str | None) -> str:
-    """Redis tests run wherever a server is configured; a configured but broken one fails them."""
-    url = redis_url or os.environ.get("LOA_TEST_REDIS_URL")
-    if not url:
-        pytest.skip("LOA_TEST_REDIS_URL is not set")
-    return url
 
 
 def unique_names() -> QueueNames:

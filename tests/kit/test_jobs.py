@@ -57,15 +57,6 @@ def jobs_total(name: str, outcome: str) -> float:
     return REGISTRY.get_sample_value("loa_jobs_total", {"job": name, "outcome": outcome}) or 0.0
 
 
-@pytest.fixture(scope="session")
-def live_redis_url(redis_url: str | None) -> str:
-    """Redis tests run wherever a server is configured; a configured but broken one fails them."""
-    url = redis_url or os.environ.get("LOA_TEST_REDIS_URL")
-    if not url:
-        pytest.skip("LOA_TEST_REDIS_URL is not set")
-    return url
-
-
 @pytest.fixture
 async def names(redis_url: str | None) -> AsyncIterator[QueueNames]:
     """Keys of our own, so parallel test runs sharing the Redis never take each other's jobs."""
