@@ -22,6 +22,7 @@ def api_routers() -> list[APIRouter]:
     from loa.domains.accounts.api import router as accounts
     from loa.domains.agencies.api import router as agencies
     from loa.domains.broadcasts.api import router as broadcasts
+    from loa.domains.conversations.api import router as conversations
     from loa.domains.follows.api import router as follows
     from loa.domains.geo.api import router as geo
     from loa.domains.live.api import router as live
@@ -29,7 +30,7 @@ def api_routers() -> list[APIRouter]:
     from loa.domains.people.api import router as people
     from loa.domains.push.api import router as push
 
-    return [people, accounts, follows, broadcasts, media, agencies, geo, live, push]
+    return [people, accounts, follows, broadcasts, conversations, media, agencies, geo, live, push]
 
 
 def page_routers() -> list[APIRouter]:

@@ -7,8 +7,9 @@ every other module receives the parts.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any, TypeVar
 
 import structlog
 from redis.asyncio import Redis
@@ -24,6 +25,8 @@ from loa.kit.workers import Lease, LocalLease, RedisLease, Scheduler
 from loa.settings import Settings
 
 log = structlog.get_logger(__name__)
+
+PartT = TypeVar("PartT")
 
 
 class Runtime:
@@ -45,6 +48,14 @@ class Runtime:
         self.jobs: JobQueue = build_job_queue(settings, self)
         self.limiter: RateLimiter = build_rate_limiter(settings)
         self.scheduler = Scheduler(self, build_lease(settings, self._redis, self.names))
+        self._parts: dict[str, Any] = {}
+
+    def part(self, name: str, factory: Callable[[Runtime], PartT]) -> PartT:
+        """A domain's per-process object (e.g. the message writer), made on first use; one with an async
+        `close()` is closed with the runtime, before the database."""
+        if name not in self._parts:
+            self._parts[name] = factory(self)
+        return self._parts[name]
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -71,6 +82,10 @@ class Runtime:
         """Stop every part, in order. Shutdown never hangs: a part that does not stop within its bound (a
         Redis client can swallow a cancellation mid-command) is abandoned with a warning."""
         await _bounded("scheduler", self.scheduler.close())
+        for name, part in list(self._parts.items()):
+            if hasattr(part, "close"):
+                await _bounded(name, part.close())
+        self._parts.clear()
         await _bounded("jobs", self.jobs.close(), seconds=45)
         await _bounded("live", self.live.close())
         await _bounded("bus", self.bus.close())

@@ -37,8 +37,10 @@ class Settings(BaseSettings):
     otp_limit_per_ip: str = "60/hour"
     login_limit_per_email: str = "10/15minutes"
     login_limit_per_ip: str = "100/15minutes"
+    message_limit_per_citizen: str = "30/minute"  # messages one citizen may send, to all accounts together
 
-    @field_validator("otp_limit_per_phone", "otp_limit_per_ip", "login_limit_per_email", "login_limit_per_ip")
+    @field_validator("otp_limit_per_phone", "otp_limit_per_ip", "login_limit_per_email", "login_limit_per_ip",
+                     "message_limit_per_citizen")
     @classmethod
     def _limit_notation(cls, value: str) -> str:
         from limits import parse

@@ -3,6 +3,7 @@
 import loa.domains.accounts.models
 import loa.domains.agencies.models
 import loa.domains.broadcasts.models
+import loa.domains.conversations.models
 import loa.domains.follows.models
 import loa.domains.geo.models
 import loa.domains.people.models

@@ -163,8 +163,9 @@ async def test_my_live_stream_gets_my_channels_and_replays_what_i_missed(runtime
         async with httpx.AsyncClient() as anonymous:
             assert (await anonymous.get(url)).status_code == 401
         async with stream(url, cookies=cookies) as live:
-            assert live.ready["data"]["channels"] == [f"user:{citizen.id}", f"account:{followed.id}",
-                                                      f"staff:{worked_for.id}"]
+            assert live.ready["data"]["channels"] == [f"user:{citizen.id}", f"chat:{citizen.id}",
+                                                      f"account:{followed.id}", f"staff:{worked_for.id}",
+                                                      f"inbox:{worked_for.id}"]
             await server.publish(f"account:{other.id}", broadcast(99))  # not mine: never arrives
             table.append((1, "broadcast.published", broadcast(1)))
             await server.publish(f"account:{followed.id}", broadcast(1))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,6 +22,16 @@ from loa.kit.effects import publish_after_commit
 from loa.kit.errors import Forbidden, Invalid, NotFound
 from loa.kit.pagination import cursor_int, decode_cursor, encode_cursor
 from loa.kit.text import fold
+
+FollowHook = Callable[[AsyncSession, Account, User], Awaitable[None]]
+FOLLOW_HOOKS: list[FollowHook] = []
+
+
+def register_follow_hook(hook: FollowHook) -> None:
+    """`hook(session, account, user)` runs in the transaction of every new follow (e.g. a welcome message)."""
+    if hook not in FOLLOW_HOOKS:
+        FOLLOW_HOOKS.append(hook)
+
 
 # Who may see and manage followers: not viewers, whose role is statistics only.
 FOLLOWER_STAFF = ("owner", "admin", "editor", "agent")
@@ -52,6 +63,8 @@ async def follow(session: AsyncSession, *, user: User, account_id: int) -> Follo
         # To the account's staff only: who follows is not public.
         publish_after_commit(session, f"staff:{account.id}",
                              {"type": "follow", "account_id": str(account.id), "user_id": str(user.id)})
+        for hook in FOLLOW_HOOKS:
+            await hook(session, account, user)
     found = await session.get(Follow, (account.id, user.id), populate_existing=True)
     assert found is not None
     return found

@@ -1,7 +1,8 @@
 """`/api/v1/live`: Server-Sent Events for the signed-in person and for one account's public events.
 
-The stream's channels: `user:{id}` (the person's own events), `account:{id}` for every account they
-follow, `staff:{id}` for every account they work for; or only `account:{id}` on the public stream.
+The stream's channels: `user:{id}` (the person's own events), `chat:{id}` (their conversations with
+accounts), `account:{id}` for every account they follow, `staff:{id}` for every account they work for
+and `inbox:{id}` for those whose inbox they answer; or only `account:{id}` on the public stream.
 Reconnecting with `Last-Event-ID` (or `?last_event_id=` for EventSource polyfills) replays each
 channel from its own position; the cursor format is described in `loa.kit.sse`. The first frame of
 every stream is `event: ready`, sent once the stream is subscribed and the replay is out.
@@ -14,6 +15,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 
 from loa.domains.accounts import service as accounts
+from loa.domains.conversations.service import INBOX_ROLES
+from loa.domains.conversations.views import chat_channel, inbox_channel
 from loa.domains.follows import service as follows
 from loa.domains.people.models import User
 from loa.kit.auth import require_user
@@ -40,8 +43,8 @@ STREAM_RESPONSE: dict[int | str, dict[str, Any]] = {
 
 
 async def channels_of(request: Request, user: User) -> list[str]:
-    """The person's own channel, then the accounts they follow, then those they work for."""
-    channels = [f"user:{user.id}"]
+    """The person's own channels, then the accounts they follow, then those they work for."""
+    channels = [f"user:{user.id}", chat_channel(user.id)]
     async with request.app.state.runtime.read_session() as session:
         cursor: str | None = None
         while True:
@@ -49,7 +52,10 @@ async def channels_of(request: Request, user: User) -> list[str]:
             channels.extend(f"account:{account.id}" for account, _ in rows)
             if cursor is None:
                 break
-        channels.extend(f"staff:{account.id}" for account, _ in await accounts.accounts_of_member(session, user.id))
+        for account, role in await accounts.accounts_of_member(session, user.id):
+            channels.append(f"staff:{account.id}")
+            if role in INBOX_ROLES:
+                channels.append(inbox_channel(account.id))
     return channels
 
 

@@ -1,4 +1,6 @@
-"""Images that staff attach to what they publish (broadcast covers): uploaded, cleaned, served."""
+"""Images that staff attach to what they publish (broadcast covers): uploaded, cleaned, served.
+
+Private media (conversation attachments, keys under `private/`) is never served here."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from loa.kit.auth import require_user
 from loa.kit.errors import NotFound
 from loa.kit.images import MAX_UPLOAD_BYTES, TooLarge, clean_image
 from loa.kit.sessions import read_session
-from loa.kit.storage import LocalMediaStorage
+from loa.kit.storage import LocalMediaStorage, MediaStorage, is_private
 
 router = APIRouter(tags=["media"])
 files = APIRouter()
@@ -32,7 +34,7 @@ class UploadedImage(BaseModel):
     content_type: str
 
 
-def storage(request: Request) -> LocalMediaStorage:
+def storage(request: Request) -> MediaStorage:
     return LocalMediaStorage(request.app.state.runtime.settings.data_dir / "media")
 
 
@@ -60,6 +62,8 @@ async def upload_image(
 
 @files.get("/media/{key:path}", include_in_schema=False)
 async def serve(request: Request, key: str) -> FileResponse:
+    if is_private(key):  # the same answer as a missing file: this route does not even confirm it exists
+        raise NotFound("Không tìm thấy tệp / File not found", code="media_not_found")
     path = storage(request).path_of(key)
     if not path.is_file():
         raise NotFound("Không tìm thấy tệp / File not found", code="media_not_found")

@@ -1,0 +1,1 @@
+"""Conversations between citizens and accounts, and the staff inbox."""

@@ -1,0 +1,525 @@
+"""Storing messages: many senders, one writer, one transaction per batch (group commit).
+
+A transaction per message would hold the database to a small fraction of its own insert rate (the
+ORM, the round trips, SQLite's single writer). Senders hand their message to this process's
+`MessageWriter` and wait; the writer takes everything that queued while the previous batch was
+committing and stores it in one transaction: conversations looked up (and created) with one query,
+messages and live events inserted with `executemany`, conversation counters and the daily counts
+updated once per row, then one commit. Each sender is answered when its batch has committed, and the
+batch's events are published in order.
+
+`store_batch` does the database work on any session; the welcome message on follow runs it inside the
+follow's own transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from sqlalchemy import bindparam, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from loa.db.base import utcnow
+from loa.domains.conversations import automation
+from loa.domains.conversations.content import Content
+from loa.domains.conversations.models import (
+    AutomationSettings,
+    Conversation,
+    ConversationEvent,
+    KeywordRuleRow,
+    Message,
+    MessageDailyCount,
+)
+from loa.domains.conversations.views import (
+    chat_channel,
+    citizen_event,
+    conversation_summary,
+    inbox_channel,
+    live_payload,
+    message_view,
+)
+from loa.domains.follows.models import Follow, FollowerBlock
+from loa.kit.errors import AppError, Forbidden
+
+if TYPE_CHECKING:
+    from loa.runtime import Runtime
+
+log = structlog.get_logger(__name__)
+
+CONVERSATIONS = Conversation.__table__
+MESSAGES = Message.__table__
+EVENTS = ConversationEvent.__table__
+DAILY = MessageDailyCount.__table__
+MAX_BATCH = 1000
+SENDERS = ("citizen", "staff", "welcome")
+
+BLOCKED = ("Tài khoản này đã chặn bạn nên bạn không thể gửi tin nhắn / "
+           "This account has blocked you: you cannot message it")
+CANNOT_START = ("Tài khoản chỉ nhắn được cho người đã theo dõi hoặc đã nhắn tin cho tài khoản / "
+                "An account may only message people who follow it or have written to it")
+# Columns the writer sets on a conversation row.
+_MUTABLE = ("state", "last_message_id", "last_message_at", "last_message_preview", "last_direction",
+            "last_inbound_at", "has_unread", "staff_unread", "citizen_unread", "staff_seen_message_id",
+            "messages_in", "messages_out", "awaiting_since", "first_response_seconds", "responses",
+            "response_seconds_total", "last_out_of_hours_reply_at")
+_COUNTERS = ("messages_in", "messages_out", "auto_replies", "conversations_started", "responses",
+             "response_seconds", "first_responses", "first_response_seconds")
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A message to store. `sender` "citizen" writes in; "staff" (a person, `sent_by`) and "welcome" write out."""
+
+    sender: str
+    account_id: int
+    citizen_id: int
+    content: Content
+    sent_by: int | None = None
+    sent_by_name: str | None = None
+    client_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A stored message (`row` has the messages table's columns); `duplicate` when a retry found it."""
+
+    row: dict[str, Any]
+    sent_by_name: str | None = None
+    duplicate: bool = False
+
+    def view(self, *, staff: bool) -> dict[str, Any]:
+        return message_view(self.row, sent_by_name=self.sent_by_name, staff=staff)
+
+
+@dataclass
+class BatchResult:
+    results: list[Stored | AppError]
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+
+def vn_day(moment: datetime) -> date:
+    return moment.astimezone(automation.VN).date()
+
+
+def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
+    return sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+
+
+async def allocate_ids(session: AsyncSession, table_name: str, count: int) -> list[int]:
+    """`count` new ids for a table, so that rows can be inserted with `executemany` (no RETURNING, which
+    SQLite would run row by row). SQLite: the writer holds the database lock, so the next ids are ours;
+    PostgreSQL: taken from the table's sequence."""
+    if count == 0:
+        return []
+    if session.get_bind().dialect.name == "sqlite":
+        base = await session.scalar(text(
+            f"SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = :name), 0), "  # noqa: S608
+            f"coalesce((SELECT max(id) FROM {table_name}), 0))"), {"name": table_name})
+        return list(range(int(base or 0) + 1, int(base or 0) + count + 1))
+    rows = await session.execute(text("SELECT nextval(pg_get_serial_sequence(:name, 'id')) "
+                                      "FROM generate_series(1, :count)"), {"name": table_name, "count": count})
+    return sorted(row[0] for row in rows)
+
+
+# --- the batch ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Planned:
+    draft_index: int | None  # None: an automatic answer
+    pair: tuple[int, int]
+    direction: str
+    content: Content
+    auto: str | None
+    sent_by: int | None
+    sent_by_name: str | None
+    client_ref: str | None
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+class _Batch:
+    """One batch's database work; see `store_batch`."""
+
+    def __init__(self, session: AsyncSession, drafts: Sequence[Draft], now: datetime) -> None:
+        self.session = session
+        self.drafts = drafts
+        self.now = now
+        self.day = vn_day(now)
+        self.results: list[Stored | AppError | None] = [None] * len(drafts)
+        self.conversations: dict[tuple[int, int], dict[str, Any]] = {}
+        self.changed: set[tuple[int, int]] = set()
+        self.planned: list[_Planned] = []
+        self.counts: dict[int, dict[str, int]] = {}
+
+    async def run(self) -> BatchResult:
+        citizen_pairs = {(d.account_id, d.citizen_id) for d in self.drafts if d.sender == "citizen"}
+        staff_pairs = {(d.account_id, d.citizen_id) for d in self.drafts if d.sender == "staff"}
+        blocked = await self._existing_pairs(FollowerBlock, citizen_pairs)
+        following = await self._existing_pairs(Follow, staff_pairs)
+        await self._load_conversations(citizen_pairs - blocked, following)
+        duplicates = await self._stored_references()
+        rules, settings = await self._automation({d.account_id for d in self.drafts if d.sender == "citizen"})
+        first_of_reference: dict[tuple[int, str], int] = {}
+        for index, draft in enumerate(self.drafts):
+            pair = (draft.account_id, draft.citizen_id)
+            conversation = self.conversations.get(pair)
+            if draft.sender == "citizen" and pair in blocked:
+                self.results[index] = Forbidden(BLOCKED, code="blocked")
+                continue
+            if conversation is None or (draft.sender == "staff" and conversation["last_inbound_at"] is None
+                                        and pair not in following):
+                self.results[index] = Forbidden(CANNOT_START, code="cannot_start_conversation")
+                continue
+            if draft.client_ref is not None:
+                reference = (conversation["id"], draft.client_ref)
+                if reference in duplicates:
+                    self.results[index] = Stored(duplicates[reference], duplicate=True)
+                    continue
+                if reference in first_of_reference:
+                    continue  # answered with the first one's message below
+                first_of_reference[reference] = index
+            self._plan(index, draft, conversation, rules, settings)
+        rows = await self._write()
+        by_draft = {planned.draft_index: row for planned, row in zip(self.planned, rows, strict=True)}
+        for index, draft in enumerate(self.drafts):
+            if self.results[index] is not None:
+                continue
+            if index in by_draft:
+                self.results[index] = Stored(by_draft[index], sent_by_name=draft.sent_by_name)
+            else:  # the same reference twice in one batch
+                conversation = self.conversations[(draft.account_id, draft.citizen_id)]
+                first = first_of_reference[(conversation["id"], draft.client_ref or "")]
+                self.results[index] = Stored(by_draft[first], sent_by_name=draft.sent_by_name, duplicate=True)
+        events = await self._events(rows)
+        results = [result for result in self.results if result is not None]
+        assert len(results) == len(self.drafts)
+        return BatchResult(results, events)
+
+    async def _existing_pairs(self, model: Any, pairs: set[tuple[int, int]]) -> set[tuple[int, int]]:
+        if not pairs:
+            return set()
+        table = model.__table__
+        found = await self.session.execute(
+            select(table.c.account_id, table.c.user_id).where(tuple_(table.c.account_id, table.c.user_id)
+                                                               .in_(sorted(pairs))))
+        return {(account_id, user_id) for account_id, user_id in found}
+
+    async def _load_conversations(self, creatable_by_citizens: set[tuple[int, int]],
+                                  following: set[tuple[int, int]]) -> None:
+        """Every conversation of the batch, locked for this transaction on PostgreSQL (SQLite's writer
+        holds the whole database); those a citizen or a welcome may start are created first."""
+        pairs = sorted({(d.account_id, d.citizen_id) for d in self.drafts})
+        existing = {(row.account_id, row.citizen_id) for row in await self.session.execute(
+            select(CONVERSATIONS.c.account_id, CONVERSATIONS.c.citizen_id)
+            .where(tuple_(CONVERSATIONS.c.account_id, CONVERSATIONS.c.citizen_id).in_(pairs)))}
+        new: dict[tuple[int, int], str] = {}
+        for draft in self.drafts:
+            pair = (draft.account_id, draft.citizen_id)
+            if pair in existing or pair in new:
+                continue
+            if draft.sender == "citizen" and pair in creatable_by_citizens:
+                new[pair] = "open"
+            elif draft.sender == "welcome" or (draft.sender == "staff" and pair in following):
+                new[pair] = "waiting"
+        if new:
+            statement = _insert(self.session)(CONVERSATIONS).on_conflict_do_nothing(
+                index_elements=["account_id", "citizen_id"])
+            await self.session.execute(statement, [
+                {"account_id": account_id, "citizen_id": citizen_id, "state": state, "created_at": self.now}
+                for (account_id, citizen_id), state in new.items()])
+        query = (select(CONVERSATIONS).where(tuple_(CONVERSATIONS.c.account_id, CONVERSATIONS.c.citizen_id)
+                                             .in_(pairs)).order_by(CONVERSATIONS.c.id).with_for_update())
+        for row in await self.session.execute(query):
+            values = dict(row._mapping)
+            self.conversations[(values["account_id"], values["citizen_id"])] = values
+
+    async def _stored_references(self) -> dict[tuple[int, str], dict[str, Any]]:
+        wanted = {(conversation["id"], draft.client_ref) for draft in self.drafts
+                  if draft.client_ref is not None
+                  and (conversation := self.conversations.get((draft.account_id, draft.citizen_id))) is not None}
+        if not wanted:
+            return {}
+        rows = await self.session.execute(select(MESSAGES).where(
+            MESSAGES.c.conversation_id.in_({conversation_id for conversation_id, _ in wanted}),
+            MESSAGES.c.client_ref.in_({reference for _, reference in wanted})))
+        found = {(row.conversation_id, row.client_ref): dict(row._mapping) for row in rows}
+        return {key: value for key, value in found.items() if key in wanted}
+
+    async def _automation(self, account_ids: set[int]) -> tuple[dict[int, automation.CompiledRules],
+                                                                dict[int, automation.AutomationSettings]]:
+        if not account_ids:
+            return {}, {}
+        rules: dict[int, list[automation.KeywordRule]] = {}
+        for row in await self.session.execute(select(KeywordRuleRow.__table__).where(
+                KeywordRuleRow.account_id.in_(account_ids), KeywordRuleRow.enabled.is_(True))):
+            rules.setdefault(row.account_id, []).append(automation.KeywordRule(
+                id=row.id, priority=row.priority, keywords=tuple(row.keywords), match=row.match, reply=row.reply))
+        settings = {row.account_id: settings_from_row(row) for row in await self.session.execute(
+            select(AutomationSettings.__table__).where(AutomationSettings.account_id.in_(account_ids)))}
+        return {account_id: automation.compile_rules(found) for account_id, found in rules.items()}, settings
+
+    def _count(self, account_id: int, **increments: int) -> None:
+        counts = self.counts.get(account_id)
+        if counts is None:
+            counts = self.counts[account_id] = dict.fromkeys(_COUNTERS, 0)
+        for name, value in increments.items():
+            counts[name] += value
+
+    def _plan(self, index: int, draft: Draft, conversation: dict[str, Any],
+              rules: dict[int, automation.CompiledRules], settings: dict[int, automation.AutomationSettings]) -> None:
+        pair = (draft.account_id, draft.citizen_id)
+        now = self.now
+        self.changed.add(pair)
+        if draft.sender == "citizen":
+            if conversation["messages_in"] == 0:
+                self._count(draft.account_id, conversations_started=1)
+            conversation["messages_in"] += 1
+            conversation["staff_unread"] += 1
+            conversation["has_unread"] = True
+            conversation["state"] = "open"
+            conversation["last_inbound_at"] = now
+            if conversation["awaiting_since"] is None:
+                conversation["awaiting_since"] = now
+            self._count(draft.account_id, messages_in=1)
+            self._add(_Planned(index, pair, "in", draft.content, None, None, None, draft.client_ref), conversation)
+            self._auto_reply(draft, conversation, rules.get(draft.account_id), settings.get(draft.account_id))
+            return
+        conversation["messages_out"] += 1
+        conversation["citizen_unread"] += 1
+        self._count(draft.account_id, messages_out=1)
+        if draft.sender == "welcome":
+            self._count(draft.account_id, auto_replies=1)
+            self._add(_Planned(index, pair, "out", draft.content, "welcome", None, None, draft.client_ref),
+                      conversation)
+            return
+        waited_since = conversation["awaiting_since"]
+        if waited_since is not None:  # a person answers: the citizen's wait ends here
+            seconds = max(0, int((now - waited_since).total_seconds()))
+            conversation["responses"] += 1
+            conversation["response_seconds_total"] += seconds
+            self._count(draft.account_id, responses=1, response_seconds=seconds)
+            if conversation["first_response_seconds"] is None:
+                conversation["first_response_seconds"] = seconds
+                self._count(draft.account_id, first_responses=1, first_response_seconds=seconds)
+            conversation["awaiting_since"] = None
+        conversation["state"] = "waiting"
+        # Answering means the staff have read what came before.
+        conversation["staff_unread"] = 0
+        conversation["has_unread"] = False
+        planned = _Planned(index, pair, "out", draft.content, None, draft.sent_by, draft.sent_by_name,
+                           draft.client_ref)
+        self._add(planned, conversation, staff_seen=True)
+
+    def _auto_reply(self, draft: Draft, conversation: dict[str, Any], rules: automation.CompiledRules | None,
+                    settings: automation.AutomationSettings | None) -> None:
+        reply = automation.choose_auto_reply(
+            settings or automation.DEFAULT_SETTINGS, rules or automation.compile_rules(()), draft.content.text,
+            self.now, conversation["last_out_of_hours_reply_at"])
+        if reply is None:
+            return
+        if reply.reason == "out_of_hours":
+            conversation["last_out_of_hours_reply_at"] = self.now
+        conversation["messages_out"] += 1
+        conversation["citizen_unread"] += 1
+        self._count(draft.account_id, messages_out=1, auto_replies=1)
+        content = Content(kind="text", text=reply.text)
+        self._add(_Planned(None, (draft.account_id, draft.citizen_id), "out", content, reply.reason, None, None,
+                           None), conversation)
+
+    def _add(self, planned: _Planned, conversation: dict[str, Any], *, staff_seen: bool = False) -> None:
+        # Message ids are not known yet: -(position + 1) stands for the planned message until `_write`.
+        local_id = -(len(self.planned) + 1)
+        conversation["last_message_id"] = local_id
+        conversation["last_message_at"] = self.now
+        conversation["last_message_preview"] = planned.content.preview
+        conversation["last_direction"] = planned.direction
+        if staff_seen:
+            conversation["staff_seen_message_id"] = local_id
+        planned.summary = conversation_summary(conversation)
+        self.planned.append(planned)
+
+    async def _write(self) -> list[dict[str, Any]]:
+        ids = await allocate_ids(self.session, "messages", len(self.planned))
+
+        def real(value: int) -> int:
+            return ids[-value - 1] if value < 0 else value
+
+        rows = []
+        for planned, message_id in zip(self.planned, ids, strict=True):
+            content = planned.content
+            conversation = self.conversations[planned.pair]
+            rows.append({
+                "id": message_id, "conversation_id": conversation["id"], "account_id": planned.pair[0],
+                "direction": planned.direction, "kind": content.kind, "text": content.text,
+                "text_folded": content.text_folded, "attachment": content.attachment,
+                "latitude": content.latitude, "longitude": content.longitude, "commune_code": content.commune_code,
+                "url": content.url, "sent_by": planned.sent_by, "auto": planned.auto,
+                "client_ref": planned.client_ref, "created_at": self.now,
+            })
+            planned.summary["last_message_id"] = real(planned.summary["last_message_id"])
+        if rows:
+            await self.session.execute(MESSAGES.insert(), rows)
+        updates = []
+        for pair in sorted(self.changed, key=lambda key: self.conversations[key]["id"]):
+            conversation = self.conversations[pair]
+            conversation["last_message_id"] = real(conversation["last_message_id"])
+            conversation["staff_seen_message_id"] = real(conversation["staff_seen_message_id"])
+            updates.append({"_id": conversation["id"], **{name: conversation[name] for name in _MUTABLE}})
+        if updates:
+            await self.session.execute(
+                update(CONVERSATIONS).where(CONVERSATIONS.c.id == bindparam("_id"))
+                .values({name: bindparam(name) for name in _MUTABLE}), updates)
+        await self._write_counts()
+        return rows
+
+    async def _write_counts(self) -> None:
+        if not self.counts:
+            return
+        statement = _insert(self.session)(DAILY)
+        statement = statement.on_conflict_do_update(
+            index_elements=["account_id", "day"],
+            set_={name: DAILY.c[name] + statement.excluded[name] for name in _COUNTERS})
+        await self.session.execute(statement, [
+            {"account_id": account_id, "day": self.day, **counts}
+            for account_id, counts in sorted(self.counts.items())])
+
+    async def _events(self, rows: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+        """One `message` event per stored message: written for replay, returned for publishing."""
+        event_ids = await allocate_ids(self.session, "conversation_events", len(rows))
+        stored = []
+        published: list[tuple[str, dict[str, Any]]] = []
+        for planned, row, event_id in zip(self.planned, rows, event_ids, strict=True):
+            account_id, citizen_id = planned.pair
+            payload = {"conversation_id": row["conversation_id"], "account_id": account_id,
+                       "message": message_view(row, sent_by_name=planned.sent_by_name, staff=True),
+                       "conversation": planned.summary}
+            stored.append({"id": event_id, "account_id": account_id, "citizen_id": citizen_id,
+                           "conversation_id": row["conversation_id"], "type": "message", "payload": payload,
+                           "citizen_visible": True, "created_at": self.now})
+            event = live_payload(event_id, "message", payload)
+            published.append((inbox_channel(account_id), event))
+            published.append((chat_channel(citizen_id), citizen_event(event)))
+        if stored:
+            await self.session.execute(EVENTS.insert(), stored)
+        return published
+
+
+def settings_from_row(row: Any) -> automation.AutomationSettings:
+    return automation.AutomationSettings(
+        welcome_enabled=row.welcome_enabled, welcome_text=row.welcome_text,
+        out_of_hours_enabled=row.out_of_hours_enabled, out_of_hours_text=row.out_of_hours_text,
+        office_hours=automation.office_hours_from_json(row.office_hours) if row.office_hours
+        else automation.DEFAULT_OFFICE_HOURS)
+
+
+async def store_batch(session: AsyncSession, drafts: Sequence[Draft], now: datetime | None = None) -> BatchResult:
+    """Store `drafts` in the session's transaction (not committed here). `results` has one entry per
+    draft, in order: the stored message, or the error that refused it; `events` are to be published
+    after the commit, in order."""
+    return await _Batch(session, drafts, now or utcnow()).run()
+
+
+# --- the writer ---------------------------------------------------------------------------------------
+
+
+class WriterClosed(AppError):
+    status_code = 503
+    code = "unavailable"
+
+
+class MessageWriter:
+    """This process's group-commit writer (one per runtime)."""
+
+    def __init__(self, runtime: Runtime, *, max_batch: int = MAX_BATCH) -> None:
+        self.runtime = runtime
+        self.max_batch = max_batch
+        self._queue: list[tuple[Draft, asyncio.Future[Stored]]] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+
+    async def submit(self, draft: Draft) -> Stored:
+        """Store one message; returns once its batch has committed (raises the error that refused it)."""
+        if self._closed:
+            raise WriterClosed("Máy chủ đang dừng, vui lòng gửi lại / The server is stopping, please send again")
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="loa-message-writer")
+        future: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
+        self._queue.append((draft, future))
+        self._wake.set()
+        return await future
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._queue:
+                batch, self._queue = self._queue[:self.max_batch], self._queue[self.max_batch:]
+                await self._store(batch)
+            if self._closed:
+                return
+
+    async def _store(self, batch: list[tuple[Draft, asyncio.Future[Stored]]]) -> None:
+        try:
+            result = await self._commit([draft for draft, _ in batch])
+        except IntegrityError:
+            # Something in the batch broke a constraint (an account or citizen deleted meanwhile): store
+            # each alone, so that one message cannot take the others down with it.
+            for item in batch:
+                await self._store_alone(item)
+            return
+        except Exception as exc:
+            log.exception("message batch failed", size=len(batch))
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        await self._answer(batch, result)
+
+    async def _store_alone(self, item: tuple[Draft, asyncio.Future[Stored]]) -> None:
+        draft, future = item
+        try:
+            result = await self._commit([draft])
+        except Exception as exc:
+            if not future.done():
+                future.set_exception(exc)
+            return
+        await self._answer([item], result)
+
+    async def _commit(self, drafts: list[Draft]) -> BatchResult:
+        async with self.runtime.session() as session:
+            result = await store_batch(session, drafts)
+            await session.commit()
+            return result
+
+    async def _answer(self, batch: list[tuple[Draft, asyncio.Future[Stored]]], result: BatchResult) -> None:
+        for (_, future), outcome in zip(batch, result.results, strict=True):
+            if future.done():
+                continue  # the sender went away; the message is stored all the same
+            if isinstance(outcome, AppError):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
+        bus = self.runtime.bus
+        for channel, payload in result.events:
+            try:
+                await bus.publish(channel, payload)
+            except Exception:  # stored is what counts: live pages catch up by replay
+                log.warning("message event not published", channel=channel, exc_info=True)
+
+    async def close(self) -> None:
+        """Store what is queued, then stop."""
+        self._closed = True
+        if self._task is None:
+            return
+        self._wake.set()
+        await self._task
+        self._task = None
