@@ -16,6 +16,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -140,3 +141,31 @@ def driver_dsn(database_url: str) -> str:
     if url.get_backend_name() == "sqlite":
         return url.database or ""
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+BENCH_COMMUNE = "00004"  # Phường Ba Đình, Hà Nội
+
+
+async def load_people(settings: Any, *, users: int, accounts: int) -> None:
+    """`accounts` verified commune accounts and `users` citizens (ids from 1), loaded in bulk."""
+    from loa.db.bulk import bulk_insert
+    from loa.domains.accounts.models import Account
+    from loa.domains.people.models import User
+    from loa.runtime import Runtime
+
+    now = datetime.now(UTC)
+    runtime = Runtime(settings)
+    try:
+        async with runtime.session() as session:
+            await bulk_insert(session, Account.__table__, (
+                {"id": i, "handle": f"bench-{i}", "name": f"Bench {i}", "search_text": f"bench {i}",
+                 "kind": "commune_committee", "description": "", "contacts": {}, "office_hours": [],
+                 "province_code": "01", "commune_code": BENCH_COMMUNE, "verification_status": "verified",
+                 "verified_at": now, "follower_count": 0, "created_at": now, "updated_at": now}
+                for i in range(1, accounts + 1)))
+            await bulk_insert(session, User.__table__, (
+                (i, f"+8491{i:07d}", f"Bench {i}", BENCH_COMMUNE, False, "vi", now) for i in range(1, users + 1)),
+                columns=["id", "phone", "display_name", "home_commune_code", "is_operator", "locale", "created_at"])
+            await session.commit()
+    finally:
+        await runtime.close()

@@ -24,6 +24,7 @@ from bench.common import (
     bench_settings,
     database_name,
     driver_dsn,
+    load_people,
     note,
     percentile,
     prepare,
@@ -54,7 +55,7 @@ async def run(options: Options) -> AsyncIterator[dict[str, Any]]:
                 settings = bench_settings(url, Path(data_dir))
                 await prepare(settings)
                 service_count, raw_count = _sizes(options, database == "sqlite")
-                await _load_people(settings, users=2 * service_count + raw_count, accounts=SPREAD_ACCOUNTS)
+                await load_people(settings, users=2 * service_count + raw_count, accounts=SPREAD_ACCOUNTS)
                 user_offset = 0
                 for spread in (True, False):
                     label = "spread" if spread else "hot"
@@ -90,30 +91,6 @@ def _durability(database: str) -> str:
 def _raw_clients(database: str) -> int:
     # SQLite has one writer: more connections only queue; PostgreSQL gets the same concurrency as the service.
     return 1 if database == "sqlite" else CALLERS
-
-
-async def _load_people(settings: Any, *, users: int, accounts: int) -> None:
-    from loa.db.bulk import bulk_insert
-    from loa.domains.accounts.models import Account
-    from loa.domains.people.models import User
-    from loa.runtime import Runtime
-
-    now = datetime.now(UTC)
-    runtime = Runtime(settings)
-    try:
-        async with runtime.session() as session:
-            await bulk_insert(session, Account.__table__, (
-                {"id": i, "handle": f"bench-{i}", "name": f"Bench {i}", "search_text": f"bench {i}",
-                 "kind": "commune_committee", "description": "", "contacts": {}, "office_hours": [],
-                 "province_code": "01", "commune_code": COMMUNE, "verification_status": "verified",
-                 "verified_at": now, "follower_count": 0, "created_at": now, "updated_at": now}
-                for i in range(1, accounts + 1)))
-            await bulk_insert(session, User.__table__, (
-                (i, f"+8491{i:07d}", f"Bench {i}", COMMUNE, False, "vi", now) for i in range(1, users + 1)),
-                columns=["id", "phone", "display_name", "home_commune_code", "is_operator", "locale", "created_at"])
-            await session.commit()
-    finally:
-        await runtime.close()
 
 
 def _pairs(first_user: int, count: int, spread: bool) -> Iterator[tuple[int, int]]:

@@ -19,7 +19,8 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table('conversation_events',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    # Ids come from the messages' sequence (one order for a live channel): no sequence of its own.
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=False, nullable=False),
     sa.Column('account_id', sa.BigInteger(), nullable=False),
     sa.Column('citizen_id', sa.BigInteger(), nullable=False),
     sa.Column('conversation_id', sa.BigInteger(), nullable=False),
@@ -27,8 +28,7 @@ def upgrade() -> None:
     sa.Column('payload', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('citizen_visible', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_conversation_events')),
-    sqlite_autoincrement=True
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_conversation_events'))
     )
     with op.batch_alter_table('conversation_events', schema=None) as batch_op:
         batch_op.create_index('ix_conversation_events_account', ['account_id', 'id'], unique=False)

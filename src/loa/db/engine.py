@@ -9,6 +9,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+POOL = 20
+
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
@@ -19,7 +21,9 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+        # A fixed pool: an SQLite connection costs a thread and a schema read to open, so under load
+        # connections are kept and waited for rather than opened and closed per request.
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, pool_size=POOL, max_overflow=0)
         _configure_sqlite(engine)
         return engine
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)

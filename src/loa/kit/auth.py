@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -73,6 +73,23 @@ def clear_session_cookie(response: Response, settings: Settings) -> None:
                            secure=settings.is_production)
 
 
+_LOGIN_KEY = "loa.login"
+
+
+async def load_login(scope: MutableMapping[str, Any], runtime: Runtime,
+                     token: str) -> tuple[LoginSession, User | None] | None:
+    """The unexpired login session a token stands for, with its user, read with one query once per request:
+    the CSRF check and the auth dependency share it (kept in the ASGI scope)."""
+    cache = scope.setdefault(_LOGIN_KEY, {})
+    if token not in cache:
+        async with runtime.read_session() as session:
+            row = (await session.execute(
+                select(LoginSession, User).outerjoin(User, User.id == LoginSession.user_id)
+                .where(LoginSession.token_hash == hash_token(token)))).first()
+        cache[token] = (row[0], row[1]) if row is not None and row[0].expires_at > utcnow() else None
+    return cache[token]
+
+
 async def find_login_session(session: AsyncSession, token: str) -> LoginSession | None:
     """The unexpired session a token stands for, in any stage."""
     found = await session.scalar(select(LoginSession).where(LoginSession.token_hash == hash_token(token)))
@@ -121,11 +138,10 @@ async def optional_principal(request: Request) -> Principal:
     if token is None or request.headers.get("authorization", "").lower().startswith("bearer "):
         return Principal()
     runtime = _runtime(request)
-    async with runtime.read_session() as session:
-        login_session = await find_login_session(session, token)
-        user = await session.get(User, login_session.user_id) if login_session is not None else None
-    if login_session is None or user is None:
+    found = await load_login(request.scope, runtime, token)
+    if found is None or found[1] is None:
         return Principal()
+    login_session, user = found
     await _touch_session(runtime, login_session)
     if login_session.stage != "active":
         return Principal(session=login_session)

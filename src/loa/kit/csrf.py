@@ -16,14 +16,11 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI
-from sqlalchemy import select
 from starlette.datastructures import Headers
 from starlette.requests import Request, cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from loa.db.base import utcnow
-from loa.domains.people.models import LoginSession
-from loa.kit.auth import hash_token, session_cookie_name
+from loa.kit.auth import load_login, session_cookie_name
 from loa.kit.errors import error_body
 
 if TYPE_CHECKING:
@@ -67,7 +64,7 @@ class CsrfMiddleware:
         if not self._same_origin(scope, headers, runtime):
             await _refuse(send)
             return
-        expected = await _csrf_token_of(runtime, token) if token else None
+        expected = await _csrf_token_of(scope, runtime, token) if token else None
         if expected is None:  # no live session: the request is anonymous and the route decides
             await self.app(scope, receive, send)
             return
@@ -96,16 +93,11 @@ class CsrfMiddleware:
         return origin.lower() in allowed
 
 
-async def _csrf_token_of(runtime: Runtime, token: str) -> str | None:
+async def _csrf_token_of(scope: Scope, runtime: Runtime, token: str) -> str | None:
     if len(token) > 128:
         return None
-    async with runtime.read_session() as session:
-        row = (await session.execute(
-            select(LoginSession.csrf_token, LoginSession.expires_at)
-            .where(LoginSession.token_hash == hash_token(token)))).first()
-    if row is None or row.expires_at <= utcnow():
-        return None
-    return row.csrf_token
+    found = await load_login(scope, runtime, token)
+    return found[0].csrf_token if found is not None else None
 
 
 async def _read_body(receive: Receive, headers: Headers) -> bytes | None:

@@ -82,10 +82,14 @@ class MemoryEventBus:
         self._subscribers.clear()
 
     async def publish(self, channel: str, payload: dict[str, Any]) -> None:
-        # Subscribers get the JSON round trip, as they would from Redis (and a bad payload fails here too).
-        data = json.loads(encode(payload))
+        # Encoded as Redis would (a bad payload fails here too); subscribers get the JSON round trip.
+        encoded = encode(payload)
         EVENTS_PUBLISHED.inc()
-        for subscription in list(self._subscribers.get(channel, ())):
+        subscribers = self._subscribers.get(channel)
+        if not subscribers:
+            return
+        data = json.loads(encoded)
+        for subscription in list(subscribers):
             subscription.deliver(channel, data)
 
     @contextlib.asynccontextmanager

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -41,7 +42,7 @@ class Content:
     # Keys written to storage for this content: removed again if the message is refused.
     stored_keys: tuple[str, ...] = field(default=(), compare=False)
 
-    @property
+    @cached_property
     def text_folded(self) -> str:
         return fold(self.text) if self.text else ""
 

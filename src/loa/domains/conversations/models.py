@@ -105,17 +105,17 @@ class Message(Base):
 
 
 class ConversationEvent(Base):
-    """What live pages are told (messages, read receipts, assignments…), kept for replay after a
-    reconnect. The SSE id of an event is its id; old events are pruned."""
+    """What live pages are told besides new messages (read receipts, assignments, notes…), kept for replay
+    after a reconnect; old events are pruned. Messages and these events share one id sequence (the
+    messages'), so a live channel replays both in one order: the SSE id is the message's or event's id."""
 
     __tablename__ = "conversation_events"
     __table_args__ = (
         Index("ix_conversation_events_account", "account_id", "id"),
         Index("ix_conversation_events_citizen", "citizen_id", "id"),
-        {"sqlite_autoincrement": True},
     )
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
     account_id: Mapped[int] = mapped_column(BigInteger)
     citizen_id: Mapped[int] = mapped_column(BigInteger)
     conversation_id: Mapped[int] = mapped_column(BigInteger)

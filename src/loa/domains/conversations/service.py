@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from loa.db.base import utcnow
 from loa.domains.accounts import service as accounts
@@ -40,14 +41,22 @@ from loa.domains.conversations.views import (
     conversation_summary,
     inbox_channel,
     live_payload,
+    message_event,
     message_view,
 )
-from loa.domains.conversations.writer import Draft, MessageWriter, Stored, settings_from_row, store_batch
+from loa.domains.conversations.writer import (
+    Draft,
+    MessageWriter,
+    Stored,
+    allocate_live_ids,
+    settings_from_row,
+    store_batch,
+)
 from loa.domains.follows import service as follows
 from loa.domains.people import service as people
 from loa.domains.people.models import User
 from loa.kit import ratelimit
-from loa.kit.effects import publish_after_commit
+from loa.kit.effects import enqueue_after_commit, publish_after_commit
 from loa.kit.errors import AppError, Conflict, Invalid, NotFound
 from loa.kit.pagination import cursor_int, decode_cursor, encode_cursor
 from loa.kit.sse import replay_source
@@ -78,19 +87,21 @@ def writer(runtime: Runtime) -> MessageWriter:
 
 async def _submit(runtime: Runtime, draft: Draft, storage: MediaStorage | None) -> Stored:
     try:
-        return await writer(runtime).submit(draft)
+        stored = await writer(runtime).submit(draft)
     except AppError:
         if storage is not None:  # a refused message keeps nothing, its upload included
             for key in draft.content.stored_keys:
                 await storage.delete(key)
         raise
+    if stored.duplicate and storage is not None:  # a retry: the first upload's files are the message's
+        for key in draft.content.stored_keys:
+            await storage.delete(key)
+    return stored
 
 
 async def send_as_citizen(runtime: Runtime, *, citizen: User, account_id: int, content: Content,
                           client_ref: str | None = None, storage: MediaStorage | None = None) -> Stored:
     """A citizen writes to an account (followed or not), which opens their conversation if needed."""
-    async with runtime.read_session() as session:
-        await accounts.get_account(session, account_id)
     return await _submit(runtime, Draft("citizen", account_id, citizen.id, content, client_ref=client_ref), storage)
 
 
@@ -176,7 +187,8 @@ async def record_event(session: AsyncSession, conversation: Conversation, event_
     """Log a change for replay and publish it after commit: staff's form to the inbox, citizen's to the chat."""
     payload = {"conversation_id": conversation.id, "account_id": conversation.account_id, **payload,
                "conversation": conversation_summary(conversation.__dict__)}
-    event = ConversationEvent(account_id=conversation.account_id, citizen_id=conversation.citizen_id,
+    [event_id] = await allocate_live_ids(session, 1)
+    event = ConversationEvent(id=event_id, account_id=conversation.account_id, citizen_id=conversation.citizen_id,
                               conversation_id=conversation.id, type=event_type, payload=payload,
                               citizen_visible=citizen_visible)
     session.add(event)
@@ -187,33 +199,48 @@ async def record_event(session: AsyncSession, conversation: Conversation, event_
         publish_after_commit(session, chat_channel(conversation.citizen_id), citizen_event(live))
 
 
+LiveEvents = list[tuple[int, str, dict[str, Any]]]
+
+
 @replay_source("inbox")
-async def replay_inbox(runtime: Runtime, channel: str, after: int | None) -> list[tuple[int, str, dict[str, Any]]]:
+async def replay_inbox(runtime: Runtime, channel: str, after: int | None) -> LiveEvents:
     account_id = int(channel.partition(":")[2])
-    return await _replay(runtime, ConversationEvent.account_id == account_id, after, citizen=False)
+    return await _replay(runtime, after, citizen=False, events=ConversationEvent.account_id == account_id,
+                         messages=Message.account_id == account_id)
 
 
 @replay_source("chat")
-async def replay_chat(runtime: Runtime, channel: str, after: int | None) -> list[tuple[int, str, dict[str, Any]]]:
+async def replay_chat(runtime: Runtime, channel: str, after: int | None) -> LiveEvents:
     citizen_id = int(channel.partition(":")[2])
-    condition = (ConversationEvent.citizen_id == citizen_id) & ConversationEvent.citizen_visible.is_(True)
-    return await _replay(runtime, condition, after, citizen=True)
+    return await _replay(runtime, after, citizen=True,
+                         events=(ConversationEvent.citizen_id == citizen_id)
+                         & ConversationEvent.citizen_visible.is_(True),
+                         messages=Message.conversation_id.in_(
+                             select(Conversation.id).where(Conversation.citizen_id == citizen_id)))
 
 
-async def _replay(runtime: Runtime, condition: Any, after: int | None,
-                  *, citizen: bool) -> list[tuple[int, str, dict[str, Any]]]:
-    query = select(ConversationEvent.id, ConversationEvent.type, ConversationEvent.payload).where(condition)
+async def _replay(runtime: Runtime, after: int | None, *, citizen: bool, events: Any, messages: Any) -> LiveEvents:
+    """A channel's messages and other events after `after`, in id order (they share one sequence); with no
+    position, only the latest, which marks where the client starts."""
+    event_query = select(ConversationEvent.id, ConversationEvent.type, ConversationEvent.payload).where(events)
+    message_query = (select(Message, Conversation, User.display_name)
+                     .join(Conversation, Conversation.id == Message.conversation_id)
+                     .outerjoin(User, User.id == Message.sent_by).where(messages))
     if after is None:
-        query = query.order_by(ConversationEvent.id.desc()).limit(1)
+        event_query = event_query.order_by(ConversationEvent.id.desc()).limit(1)
+        message_query = message_query.order_by(Message.id.desc()).limit(1)
     else:
-        query = query.where(ConversationEvent.id > after).order_by(ConversationEvent.id).limit(REPLAY_PAGE)
+        event_query = event_query.where(ConversationEvent.id > after).order_by(ConversationEvent.id).limit(REPLAY_PAGE)
+        message_query = message_query.where(Message.id > after).order_by(Message.id).limit(REPLAY_PAGE)
     async with runtime.read_session() as session:
-        rows = (await session.execute(query)).all()
-    replayed = []
-    for event_id, event_type, payload in rows:
-        live = live_payload(event_id, event_type, payload)
-        replayed.append((event_id, event_type, citizen_event(live) if citizen else live))
-    return replayed
+        found = [live_payload(event_id, event_type, payload)
+                 for event_id, event_type, payload in (await session.execute(event_query)).all()]
+        for message, conversation, name in (await session.execute(message_query)).all():
+            body = message_event(message.__dict__, conversation_summary(conversation.__dict__), sent_by_name=name)
+            found.append(live_payload(message.id, "message", body))
+    found.sort(key=lambda event: event["id"])
+    found = found[-1:] if after is None else found[:REPLAY_PAGE]
+    return [(event["id"], event["type"], citizen_event(event) if citizen else event) for event in found]
 
 
 async def prune_events(session: AsyncSession) -> int:
@@ -248,8 +275,9 @@ async def inbox(session: AsyncSession, *, actor: User, account_id: int, state: s
     if position is not None:
         unread = cursor_int(position, "unread")
         last = cursor_int(position, "last")
-        query = query.where(or_(Conversation.has_unread < bool(unread),
-                                (Conversation.has_unread == bool(unread)) & (Conversation.last_message_id < last)))
+        after_in_group = (Conversation.has_unread == bool(unread)) & (Conversation.last_message_id < last)
+        # Unread rows come first: after an unread one, every read one follows too.
+        query = query.where(or_(Conversation.has_unread.is_(False), after_in_group) if unread else after_in_group)
     if view == "mine":
         query = query.where(Conversation.assigned_to == actor.id)
     elif view == "unassigned":
@@ -329,8 +357,8 @@ async def citizen_conversations(session: AsyncSession, *, citizen: User, cursor:
 
 async def search(session: AsyncSession, *, actor: User, account_id: int, q: str, cursor: str | None,
                  limit: int) -> tuple[list[tuple[dict[str, Any], str]], str | None]:
-    """Messages of the account's conversations containing the words (diacritics folded), newest first,
-    with the citizen's name; a citizen's name matches all their messages' conversation too."""
+    """Messages of the account's conversations containing every word (diacritics folded), newest first,
+    each with its citizen's name."""
     await accounts.get_account(session, account_id)
     await accounts.require_role(session, account_id, actor, INBOX_ROLES)
     words = fold(q).split()
@@ -340,7 +368,10 @@ async def search(session: AsyncSession, *, actor: User, account_id: int, q: str,
     before = cursor_int(decode_cursor(cursor), "before")
     citizen = (select(Conversation.citizen_id).where(Conversation.id == Message.conversation_id)
                .scalar_subquery())
-    query = (select(Message, User.display_name).join(User, User.id == citizen)
+    sender = aliased(User)
+    query = (select(Message, User.display_name, sender.display_name).select_from(Message)
+             .join(User, User.id == citizen)
+             .outerjoin(sender, sender.id == Message.sent_by)
              .where(Message.account_id == account_id).order_by(Message.id.desc()).limit(limit + 1))
     for word in words:
         escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -348,7 +379,8 @@ async def search(session: AsyncSession, *, actor: User, account_id: int, q: str,
     if before is not None:
         query = query.where(Message.id < before)
     rows = (await session.execute(query)).all()
-    found = [(message_view(message.__dict__, staff=True), name) for message, name in rows[:limit]]
+    found = [(message_view(message.__dict__, sent_by_name=sender_name, staff=True), name)
+             for message, name, sender_name in rows[:limit]]
     next_cursor = encode_cursor({"before": rows[limit - 1][0].id}) if len(rows) > limit else None
     return found, next_cursor
 
@@ -666,7 +698,15 @@ async def export_conversations(session: AsyncSession, user_id: int) -> list[dict
 
 
 async def erase_conversations(session: AsyncSession, user_id: int) -> None:
-    """A citizen's conversations go with them (the daily counts, which name nobody, stay)."""
+    """A citizen's conversations go with them, their photos and documents too once the deletion has
+    committed (the daily counts, which name nobody, stay)."""
+    attachments = await session.scalars(select(Message.attachment).where(
+        Message.conversation_id.in_(select(Conversation.id).where(Conversation.citizen_id == user_id)),
+        Message.kind.in_(("image", "file"))))
+    keys = sorted({key for attachment in attachments if attachment
+                   for key in (attachment.get("key"), attachment.get("thumbnail_key")) if key})
+    if keys:
+        enqueue_after_commit(session, "conversations.delete_files", keys=keys)
     await session.execute(delete(ConversationEvent).where(ConversationEvent.citizen_id == user_id))
     await session.execute(delete(Conversation).where(Conversation.citizen_id == user_id))
     await session.execute(update(Conversation).where(Conversation.assigned_to == user_id).values(assigned_to=None))

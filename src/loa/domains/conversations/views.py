@@ -84,17 +84,28 @@ def conversation_summary(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def message_event(row: Mapping[str, Any], summary: Mapping[str, Any], *,
+                  sent_by_name: str | None) -> dict[str, Any]:
+    """The body of a `message` event (staff's form): the message and its conversation's inbox row."""
+    return {"conversation_id": row["conversation_id"], "account_id": row["account_id"],
+            "message": message_view(row, sent_by_name=sent_by_name, staff=True), "conversation": dict(summary)}
+
+
 def live_payload(event_id: int, event_type: str, payload: Mapping[str, Any]) -> dict[str, Any]:
     """A stored event as sent on the inbox channel: its id is the SSE id."""
     return {"id": event_id, "type": event_type, **payload}
 
 
+_STAFF_ONLY = frozenset({"conversation", "sent_by", "actor"})
+
+
 def citizen_event(event: Mapping[str, Any]) -> dict[str, Any]:
     """The citizen's form of an inbox event: no staff identities, no internal conversation state."""
-    shown = {key: value for key, value in event.items() if key not in ("conversation", "sent_by", "actor")}
+    shown = {key: value for key, value in event.items() if key not in _STAFF_ONLY}
     message = event.get("message")
     if isinstance(message, dict):
-        shown["message"] = {key: value for key, value in message.items() if key != "sent_by"}
+        shown["message"] = message.copy()
+        shown["message"].pop("sent_by", None)
     conversation = event.get("conversation")
     if isinstance(conversation, dict):
         shown["unread"] = conversation.get("citizen_unread", 0)

@@ -21,19 +21,20 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from sqlalchemy import bindparam, select, text, tuple_, update
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loa.db.base import utcnow
+from loa.db.raw import RawWrite, Values, dialect_of
+from loa.domains.accounts.models import Account
 from loa.domains.conversations import automation
 from loa.domains.conversations.content import Content
 from loa.domains.conversations.models import (
     AutomationSettings,
     Conversation,
-    ConversationEvent,
     KeywordRuleRow,
     Message,
     MessageDailyCount,
@@ -44,23 +45,25 @@ from loa.domains.conversations.views import (
     conversation_summary,
     inbox_channel,
     live_payload,
+    message_event,
     message_view,
 )
 from loa.domains.follows.models import Follow, FollowerBlock
-from loa.kit.errors import AppError, Forbidden
+from loa.kit.errors import AppError, Forbidden, NotFound
 
 if TYPE_CHECKING:
     from loa.runtime import Runtime
 
 log = structlog.get_logger(__name__)
 
+ACCOUNTS = Account.__table__
 CONVERSATIONS = Conversation.__table__
 MESSAGES = Message.__table__
-EVENTS = ConversationEvent.__table__
 DAILY = MessageDailyCount.__table__
 MAX_BATCH = 1000
 SENDERS = ("citizen", "staff", "welcome")
 
+ACCOUNT_NOT_FOUND = "Không tìm thấy tài khoản / Account not found"
 BLOCKED = ("Tài khoản này đã chặn bạn nên bạn không thể gửi tin nhắn / "
            "This account has blocked you: you cannot message it")
 CANNOT_START = ("Tài khoản chỉ nhắn được cho người đã theo dõi hoặc đã nhắn tin cho tài khoản / "
@@ -70,6 +73,13 @@ _MUTABLE = ("state", "last_message_id", "last_message_at", "last_message_preview
             "last_inbound_at", "has_unread", "staff_unread", "citizen_unread", "staff_seen_message_id",
             "messages_in", "messages_out", "awaiting_since", "first_response_seconds", "responses",
             "response_seconds_total", "last_out_of_hours_reply_at")
+_TIMES = frozenset({"last_message_at", "last_inbound_at", "awaiting_since", "last_out_of_hours_reply_at"})
+_MESSAGE_COLUMNS = ("id", "conversation_id", "account_id", "direction", "kind", "text", "text_folded", "attachment",
+                    "latitude", "longitude", "commune_code", "url", "sent_by", "auto", "client_ref", "created_at")
+# Driver-level statements (see loa.db.raw): this is the path whose rate the platform is measured by.
+INSERT_MESSAGE = RawWrite.insert("messages", _MESSAGE_COLUMNS)
+UPDATE_CONVERSATION = RawWrite.update("conversations", _MUTABLE)
+_NO_RULES = automation.compile_rules(())
 _COUNTERS = ("messages_in", "messages_out", "auto_replies", "conversations_started", "responses",
              "response_seconds", "first_responses", "first_response_seconds")
 
@@ -113,19 +123,21 @@ def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
     return sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
 
 
-async def allocate_ids(session: AsyncSession, table_name: str, count: int) -> list[int]:
-    """`count` new ids for a table, so that rows can be inserted with `executemany` (no RETURNING, which
-    SQLite would run row by row). SQLite: the writer holds the database lock, so the next ids are ours;
-    PostgreSQL: taken from the table's sequence."""
+async def allocate_live_ids(session: AsyncSession, count: int) -> list[int]:
+    """`count` new ids from the sequence messages and conversation events share, so that rows can be
+    inserted with `executemany` (no RETURNING, which SQLite would run row by row) and a live channel has
+    one order. SQLite: the writing transaction holds the database lock, so the next ids are ours;
+    PostgreSQL: taken from the messages' sequence."""
     if count == 0:
         return []
     if session.get_bind().dialect.name == "sqlite":
-        base = await session.scalar(text(
-            f"SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = :name), 0), "  # noqa: S608
-            f"coalesce((SELECT max(id) FROM {table_name}), 0))"), {"name": table_name})
-        return list(range(int(base or 0) + 1, int(base or 0) + count + 1))
-    rows = await session.execute(text("SELECT nextval(pg_get_serial_sequence(:name, 'id')) "
-                                      "FROM generate_series(1, :count)"), {"name": table_name, "count": count})
+        base = int(await session.scalar(text(
+            "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0), "
+            "coalesce((SELECT max(id) FROM messages), 0), coalesce((SELECT max(id) FROM conversation_events), 0))"))
+            or 0)
+        return list(range(base + 1, base + count + 1))
+    rows = await session.execute(text("SELECT nextval(pg_get_serial_sequence('messages', 'id')) "
+                                      "FROM generate_series(1, :count)"), {"count": count})
     return sorted(row[0] for row in rows)
 
 
@@ -154,21 +166,30 @@ class _Batch:
         self.now = now
         self.day = vn_day(now)
         self.results: list[Stored | AppError | None] = [None] * len(drafts)
+        self.valid: list[Draft] = []  # the drafts whose account exists
         self.conversations: dict[tuple[int, int], dict[str, Any]] = {}
         self.changed: set[tuple[int, int]] = set()
         self.planned: list[_Planned] = []
         self.counts: dict[int, dict[str, int]] = {}
 
     async def run(self) -> BatchResult:
-        citizen_pairs = {(d.account_id, d.citizen_id) for d in self.drafts if d.sender == "citizen"}
-        staff_pairs = {(d.account_id, d.citizen_id) for d in self.drafts if d.sender == "staff"}
+        accounts = set((await self.session.scalars(select(ACCOUNTS.c.id).where(
+            ACCOUNTS.c.id.in_({d.account_id for d in self.drafts})))).all())
+        for index, draft in enumerate(self.drafts):
+            if draft.account_id not in accounts:
+                self.results[index] = NotFound(ACCOUNT_NOT_FOUND, code="account_not_found")
+        self.valid = [draft for draft in self.drafts if draft.account_id in accounts]
+        citizen_pairs = {(d.account_id, d.citizen_id) for d in self.valid if d.sender == "citizen"}
+        staff_pairs = {(d.account_id, d.citizen_id) for d in self.valid if d.sender == "staff"}
         blocked = await self._existing_pairs(FollowerBlock, citizen_pairs)
         following = await self._existing_pairs(Follow, staff_pairs)
         await self._load_conversations(citizen_pairs - blocked, following)
         duplicates = await self._stored_references()
-        rules, settings = await self._automation({d.account_id for d in self.drafts if d.sender == "citizen"})
+        rules, settings = await self._automation({d.account_id for d in self.valid if d.sender == "citizen"})
         first_of_reference: dict[tuple[int, str], int] = {}
         for index, draft in enumerate(self.drafts):
+            if self.results[index] is not None:
+                continue
             pair = (draft.account_id, draft.citizen_id)
             conversation = self.conversations.get(pair)
             if draft.sender == "citizen" and pair in blocked:
@@ -198,32 +219,42 @@ class _Batch:
                 conversation = self.conversations[(draft.account_id, draft.citizen_id)]
                 first = first_of_reference[(conversation["id"], draft.client_ref or "")]
                 self.results[index] = Stored(by_draft[first], sent_by_name=draft.sent_by_name, duplicate=True)
-        events = await self._events(rows)
+        events = self._events(rows)
         results = [result for result in self.results if result is not None]
         assert len(results) == len(self.drafts)
         return BatchResult(results, events)
 
     async def _existing_pairs(self, model: Any, pairs: set[tuple[int, int]]) -> set[tuple[int, int]]:
+        """Which (account, user) pairs have a row in a table keyed by them (blocks, follows): looked up by
+        user, whose index is selective, and filtered here (a tuple IN costs more to build than to run)."""
         if not pairs:
             return set()
         table = model.__table__
-        found = await self.session.execute(
-            select(table.c.account_id, table.c.user_id).where(tuple_(table.c.account_id, table.c.user_id)
-                                                               .in_(sorted(pairs))))
-        return {(account_id, user_id) for account_id, user_id in found}
+        found = await self.session.execute(select(table.c.account_id, table.c.user_id).where(
+            table.c.user_id.in_({user_id for _, user_id in pairs})))
+        return {(account_id, user_id) for account_id, user_id in found if (account_id, user_id) in pairs}
+
+    async def _select_conversations(self, pairs: set[tuple[int, int]]) -> None:
+        # By citizen (a citizen has few conversations), filtered to the batch's pairs; locked for this
+        # transaction on PostgreSQL, in id order (SQLite's writer holds the whole database).
+        query = (select(CONVERSATIONS).where(CONVERSATIONS.c.citizen_id.in_({citizen for _, citizen in pairs}))
+                 .order_by(CONVERSATIONS.c.id).with_for_update())
+        for row in await self.session.execute(query):
+            pair = (row.account_id, row.citizen_id)
+            if pair in pairs:
+                self.conversations[pair] = dict(row._mapping)
 
     async def _load_conversations(self, creatable_by_citizens: set[tuple[int, int]],
                                   following: set[tuple[int, int]]) -> None:
-        """Every conversation of the batch, locked for this transaction on PostgreSQL (SQLite's writer
-        holds the whole database); those a citizen or a welcome may start are created first."""
-        pairs = sorted({(d.account_id, d.citizen_id) for d in self.drafts})
-        existing = {(row.account_id, row.citizen_id) for row in await self.session.execute(
-            select(CONVERSATIONS.c.account_id, CONVERSATIONS.c.citizen_id)
-            .where(tuple_(CONVERSATIONS.c.account_id, CONVERSATIONS.c.citizen_id).in_(pairs)))}
+        """Every conversation of the batch; those a citizen or a welcome may start are created first."""
+        pairs = {(d.account_id, d.citizen_id) for d in self.valid}
+        if not pairs:
+            return
+        await self._select_conversations(pairs)
         new: dict[tuple[int, int], str] = {}
-        for draft in self.drafts:
+        for draft in self.valid:
             pair = (draft.account_id, draft.citizen_id)
-            if pair in existing or pair in new:
+            if pair in self.conversations or pair in new:
                 continue
             if draft.sender == "citizen" and pair in creatable_by_citizens:
                 new[pair] = "open"
@@ -235,14 +266,10 @@ class _Batch:
             await self.session.execute(statement, [
                 {"account_id": account_id, "citizen_id": citizen_id, "state": state, "created_at": self.now}
                 for (account_id, citizen_id), state in new.items()])
-        query = (select(CONVERSATIONS).where(tuple_(CONVERSATIONS.c.account_id, CONVERSATIONS.c.citizen_id)
-                                             .in_(pairs)).order_by(CONVERSATIONS.c.id).with_for_update())
-        for row in await self.session.execute(query):
-            values = dict(row._mapping)
-            self.conversations[(values["account_id"], values["citizen_id"])] = values
+            await self._select_conversations(set(new))
 
     async def _stored_references(self) -> dict[tuple[int, str], dict[str, Any]]:
-        wanted = {(conversation["id"], draft.client_ref) for draft in self.drafts
+        wanted = {(conversation["id"], draft.client_ref) for draft in self.valid
                   if draft.client_ref is not None
                   and (conversation := self.conversations.get((draft.account_id, draft.citizen_id))) is not None}
         if not wanted:
@@ -320,8 +347,10 @@ class _Batch:
 
     def _auto_reply(self, draft: Draft, conversation: dict[str, Any], rules: automation.CompiledRules | None,
                     settings: automation.AutomationSettings | None) -> None:
+        if rules is None and (settings is None or not settings.out_of_hours_enabled):
+            return  # nothing automatic on this account
         reply = automation.choose_auto_reply(
-            settings or automation.DEFAULT_SETTINGS, rules or automation.compile_rules(()), draft.content.text,
+            settings or automation.DEFAULT_SETTINGS, rules or _NO_RULES, draft.content.text,
             self.now, conversation["last_out_of_hours_reply_at"])
         if reply is None:
             return
@@ -347,11 +376,12 @@ class _Batch:
         self.planned.append(planned)
 
     async def _write(self) -> list[dict[str, Any]]:
-        ids = await allocate_ids(self.session, "messages", len(self.planned))
+        ids = await allocate_live_ids(self.session, len(self.planned))
 
         def real(value: int) -> int:
             return ids[-value - 1] if value < 0 else value
 
+        values = Values(dialect_of(self.session))
         rows = []
         for planned, message_id in zip(self.planned, ids, strict=True):
             content = planned.content
@@ -365,18 +395,20 @@ class _Batch:
                 "client_ref": planned.client_ref, "created_at": self.now,
             })
             planned.summary["last_message_id"] = real(planned.summary["last_message_id"])
-        if rows:
-            await self.session.execute(MESSAGES.insert(), rows)
+        created_at = values.time(self.now)
+        await INSERT_MESSAGE.executemany(self.session, [
+            (row["id"], row["conversation_id"], row["account_id"], row["direction"], row["kind"], row["text"],
+             row["text_folded"], values.json(row["attachment"]), row["latitude"], row["longitude"],
+             row["commune_code"], row["url"], row["sent_by"], row["auto"], row["client_ref"], created_at)
+            for row in rows])
         updates = []
         for pair in sorted(self.changed, key=lambda key: self.conversations[key]["id"]):
             conversation = self.conversations[pair]
             conversation["last_message_id"] = real(conversation["last_message_id"])
             conversation["staff_seen_message_id"] = real(conversation["staff_seen_message_id"])
-            updates.append({"_id": conversation["id"], **{name: conversation[name] for name in _MUTABLE}})
-        if updates:
-            await self.session.execute(
-                update(CONVERSATIONS).where(CONVERSATIONS.c.id == bindparam("_id"))
-                .values({name: bindparam(name) for name in _MUTABLE}), updates)
+            updates.append((*(values.time(conversation[name]) if name in _TIMES else conversation[name]
+                              for name in _MUTABLE), conversation["id"]))
+        await UPDATE_CONVERSATION.executemany(self.session, updates)
         await self._write_counts()
         return rows
 
@@ -391,24 +423,16 @@ class _Batch:
             {"account_id": account_id, "day": self.day, **counts}
             for account_id, counts in sorted(self.counts.items())])
 
-    async def _events(self, rows: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
-        """One `message` event per stored message: written for replay, returned for publishing."""
-        event_ids = await allocate_ids(self.session, "conversation_events", len(rows))
-        stored = []
+    def _events(self, rows: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+        """One `message` event per stored message, to publish after commit (its SSE id is the message's:
+        replay reads the messages themselves)."""
         published: list[tuple[str, dict[str, Any]]] = []
-        for planned, row, event_id in zip(self.planned, rows, event_ids, strict=True):
+        for planned, row in zip(self.planned, rows, strict=True):
             account_id, citizen_id = planned.pair
-            payload = {"conversation_id": row["conversation_id"], "account_id": account_id,
-                       "message": message_view(row, sent_by_name=planned.sent_by_name, staff=True),
-                       "conversation": planned.summary}
-            stored.append({"id": event_id, "account_id": account_id, "citizen_id": citizen_id,
-                           "conversation_id": row["conversation_id"], "type": "message", "payload": payload,
-                           "citizen_visible": True, "created_at": self.now})
-            event = live_payload(event_id, "message", payload)
+            event = live_payload(row["id"], "message", message_event(
+                row, planned.summary, sent_by_name=planned.sent_by_name))
             published.append((inbox_channel(account_id), event))
             published.append((chat_channel(citizen_id), citizen_event(event)))
-        if stored:
-            await self.session.execute(EVENTS.insert(), stored)
         return published
 
 
