@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
+from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -29,14 +30,27 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
 
+def create_sync_sqlite_engine(url: str) -> Engine:
+    """A synchronous engine (pysqlite) on the same SQLite file, configured alike, with one connection: for
+    a single writer that runs whole transactions in a thread of its own."""
+    sync_url = make_url(url).set(drivername="sqlite")
+    engine = sa_create_engine(sync_url, connect_args={"timeout": 30, "check_same_thread": False},
+                              pool_size=1, max_overflow=0)
+    _configure_sqlite_engine(engine)
+    return engine
+
+
 def _configure_sqlite(engine: AsyncEngine) -> None:
+    _configure_sqlite_engine(engine.sync_engine)
+
+
+def _configure_sqlite_engine(sync_engine: Engine) -> None:
     """WAL, foreign keys, and SQLAlchemy's documented pysqlite transaction workaround.
 
     pysqlite's own implicit BEGIN is disabled so that a writing transaction starts with
     BEGIN IMMEDIATE: it takes the lock at the start (waiting up to busy_timeout) instead of
     failing with "database is locked" when it upgrades a read transaction midway.
     """
-    sync_engine = engine.sync_engine
 
     @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

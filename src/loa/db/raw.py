@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 
-def dialect_of(session: AsyncSession) -> str:
+def dialect_of(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
@@ -51,12 +51,13 @@ class RawWrite:
 
         return cls(sql("sqlite"), sql("postgresql"))
 
-    async def executemany(self, session: AsyncSession, rows: Sequence[tuple[Any, ...]]) -> None:
+    def executemany(self, session: Session, rows: Sequence[tuple[Any, ...]]) -> None:
+        """In the session's transaction (a synchronous session: on an async one, inside `run_sync`)."""
         if not rows:
             return
-        connection = await session.connection()
+        connection = session.connection()
         sql = self.sqlite if connection.dialect.name == "sqlite" else self.postgresql
-        await connection.exec_driver_sql(sql, list(rows))
+        connection.exec_driver_sql(sql, list(rows))
 
 
 class Values:
@@ -66,15 +67,14 @@ class Values:
 
     def __init__(self, dialect: str) -> None:
         self.sqlite = dialect == "sqlite"
-        self._last_time: tuple[datetime | None, Any] = (None, None)
+        self._times: dict[datetime, str] = {}  # a batch stamps most rows with a few moments
 
     def time(self, value: datetime | None) -> Any:
         if value is None or not self.sqlite:
             return value
-        if self._last_time[0] is value:  # a batch stamps most rows with one moment
-            return self._last_time[1]
-        text = f"{value.astimezone(UTC):%Y-%m-%d %H:%M:%S.%f}"
-        self._last_time = (value, text)
+        text = self._times.get(value)
+        if text is None:
+            text = self._times[value] = f"{value.astimezone(UTC):%Y-%m-%d %H:%M:%S.%f}"
         return text
 
     @staticmethod

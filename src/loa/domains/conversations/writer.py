@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -26,8 +27,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, sessionmaker
 
 from loa.db.base import utcnow
+from loa.db.engine import create_sync_sqlite_engine
 from loa.db.raw import RawWrite, Values, dialect_of
 from loa.domains.accounts.models import Account
 from loa.domains.conversations import automation
@@ -73,6 +76,8 @@ _MUTABLE = ("state", "last_message_id", "last_message_at", "last_message_preview
             "last_inbound_at", "has_unread", "staff_unread", "citizen_unread", "staff_seen_message_id",
             "messages_in", "messages_out", "awaiting_since", "first_response_seconds", "responses",
             "response_seconds_total", "last_out_of_hours_reply_at")
+# What a batch reads of a conversation: what it changes, and what the inbox row it publishes shows.
+_LOADED = [CONVERSATIONS.c[name] for name in ("id", "account_id", "citizen_id", "assigned_to", *_MUTABLE)]
 _TIMES = frozenset({"last_message_at", "last_inbound_at", "awaiting_since", "last_out_of_hours_reply_at"})
 _MESSAGE_COLUMNS = ("id", "conversation_id", "account_id", "direction", "kind", "text", "text_folded", "attachment",
                     "latitude", "longitude", "commune_code", "url", "sent_by", "auto", "client_ref", "created_at")
@@ -123,7 +128,7 @@ def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
     return sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
 
 
-async def allocate_live_ids(session: AsyncSession, count: int) -> list[int]:
+def allocate_live_ids_sync(session: Session, count: int) -> list[int]:
     """`count` new ids from the sequence messages and conversation events share, so that rows can be
     inserted with `executemany` (no RETURNING, which SQLite would run row by row) and a live channel has
     one order. SQLite: the writing transaction holds the database lock, so the next ids are ours;
@@ -131,14 +136,18 @@ async def allocate_live_ids(session: AsyncSession, count: int) -> list[int]:
     if count == 0:
         return []
     if session.get_bind().dialect.name == "sqlite":
-        base = int(await session.scalar(text(
+        base = int(session.scalar(text(
             "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0), "
             "coalesce((SELECT max(id) FROM messages), 0), coalesce((SELECT max(id) FROM conversation_events), 0))"))
             or 0)
         return list(range(base + 1, base + count + 1))
-    rows = await session.execute(text("SELECT nextval(pg_get_serial_sequence('messages', 'id')) "
-                                      "FROM generate_series(1, :count)"), {"count": count})
+    rows = session.execute(text("SELECT nextval(pg_get_serial_sequence('messages', 'id')) "
+                                "FROM generate_series(1, :count)"), {"count": count})
     return sorted(row[0] for row in rows)
+
+
+async def allocate_live_ids(session: AsyncSession, count: int) -> list[int]:
+    return await session.run_sync(allocate_live_ids_sync, count)
 
 
 # --- the batch ----------------------------------------------------------------------------------------
@@ -160,7 +169,7 @@ class _Planned:
 class _Batch:
     """One batch's database work; see `store_batch`."""
 
-    def __init__(self, session: AsyncSession, drafts: Sequence[Draft], now: datetime) -> None:
+    def __init__(self, session: Session, drafts: Sequence[Draft], now: datetime) -> None:
         self.session = session
         self.drafts = drafts
         self.now = now
@@ -172,8 +181,8 @@ class _Batch:
         self.planned: list[_Planned] = []
         self.counts: dict[int, dict[str, int]] = {}
 
-    async def run(self) -> BatchResult:
-        accounts = set((await self.session.scalars(select(ACCOUNTS.c.id).where(
+    def run(self) -> BatchResult:
+        accounts = set((self.session.scalars(select(ACCOUNTS.c.id).where(
             ACCOUNTS.c.id.in_({d.account_id for d in self.drafts})))).all())
         for index, draft in enumerate(self.drafts):
             if draft.account_id not in accounts:
@@ -181,11 +190,11 @@ class _Batch:
         self.valid = [draft for draft in self.drafts if draft.account_id in accounts]
         citizen_pairs = {(d.account_id, d.citizen_id) for d in self.valid if d.sender == "citizen"}
         staff_pairs = {(d.account_id, d.citizen_id) for d in self.valid if d.sender == "staff"}
-        blocked = await self._existing_pairs(FollowerBlock, citizen_pairs)
-        following = await self._existing_pairs(Follow, staff_pairs)
-        await self._load_conversations(citizen_pairs - blocked, following)
-        duplicates = await self._stored_references()
-        rules, settings = await self._automation({d.account_id for d in self.valid if d.sender == "citizen"})
+        blocked = self._existing_pairs(FollowerBlock, citizen_pairs)
+        following = self._existing_pairs(Follow, staff_pairs)
+        self._load_conversations(citizen_pairs - blocked, following)
+        duplicates = self._stored_references()
+        rules, settings = self._automation({d.account_id for d in self.valid if d.sender == "citizen"})
         first_of_reference: dict[tuple[int, str], int] = {}
         for index, draft in enumerate(self.drafts):
             if self.results[index] is not None:
@@ -208,7 +217,7 @@ class _Batch:
                     continue  # answered with the first one's message below
                 first_of_reference[reference] = index
             self._plan(index, draft, conversation, rules, settings)
-        rows = await self._write()
+        rows = self._write()
         by_draft = {planned.draft_index: row for planned, row in zip(self.planned, rows, strict=True)}
         for index, draft in enumerate(self.drafts):
             if self.results[index] is not None:
@@ -224,33 +233,33 @@ class _Batch:
         assert len(results) == len(self.drafts)
         return BatchResult(results, events)
 
-    async def _existing_pairs(self, model: Any, pairs: set[tuple[int, int]]) -> set[tuple[int, int]]:
+    def _existing_pairs(self, model: Any, pairs: set[tuple[int, int]]) -> set[tuple[int, int]]:
         """Which (account, user) pairs have a row in a table keyed by them (blocks, follows): looked up by
         user, whose index is selective, and filtered here (a tuple IN costs more to build than to run)."""
         if not pairs:
             return set()
         table = model.__table__
-        found = await self.session.execute(select(table.c.account_id, table.c.user_id).where(
+        found = self.session.execute(select(table.c.account_id, table.c.user_id).where(
             table.c.user_id.in_({user_id for _, user_id in pairs})))
         return {(account_id, user_id) for account_id, user_id in found if (account_id, user_id) in pairs}
 
-    async def _select_conversations(self, pairs: set[tuple[int, int]]) -> None:
+    def _select_conversations(self, pairs: set[tuple[int, int]]) -> None:
         # By citizen (a citizen has few conversations), filtered to the batch's pairs; locked for this
         # transaction on PostgreSQL, in id order (SQLite's writer holds the whole database).
-        query = (select(CONVERSATIONS).where(CONVERSATIONS.c.citizen_id.in_({citizen for _, citizen in pairs}))
+        query = (select(*_LOADED).where(CONVERSATIONS.c.citizen_id.in_({citizen for _, citizen in pairs}))
                  .order_by(CONVERSATIONS.c.id).with_for_update())
-        for row in await self.session.execute(query):
+        for row in self.session.execute(query):
             pair = (row.account_id, row.citizen_id)
             if pair in pairs:
                 self.conversations[pair] = dict(row._mapping)
 
-    async def _load_conversations(self, creatable_by_citizens: set[tuple[int, int]],
+    def _load_conversations(self, creatable_by_citizens: set[tuple[int, int]],
                                   following: set[tuple[int, int]]) -> None:
         """Every conversation of the batch; those a citizen or a welcome may start are created first."""
         pairs = {(d.account_id, d.citizen_id) for d in self.valid}
         if not pairs:
             return
-        await self._select_conversations(pairs)
+        self._select_conversations(pairs)
         new: dict[tuple[int, int], str] = {}
         for draft in self.valid:
             pair = (draft.account_id, draft.citizen_id)
@@ -263,33 +272,33 @@ class _Batch:
         if new:
             statement = _insert(self.session)(CONVERSATIONS).on_conflict_do_nothing(
                 index_elements=["account_id", "citizen_id"])
-            await self.session.execute(statement, [
+            self.session.execute(statement, [
                 {"account_id": account_id, "citizen_id": citizen_id, "state": state, "created_at": self.now}
                 for (account_id, citizen_id), state in new.items()])
-            await self._select_conversations(set(new))
+            self._select_conversations(set(new))
 
-    async def _stored_references(self) -> dict[tuple[int, str], dict[str, Any]]:
+    def _stored_references(self) -> dict[tuple[int, str], dict[str, Any]]:
         wanted = {(conversation["id"], draft.client_ref) for draft in self.valid
                   if draft.client_ref is not None
                   and (conversation := self.conversations.get((draft.account_id, draft.citizen_id))) is not None}
         if not wanted:
             return {}
-        rows = await self.session.execute(select(MESSAGES).where(
+        rows = self.session.execute(select(MESSAGES).where(
             MESSAGES.c.conversation_id.in_({conversation_id for conversation_id, _ in wanted}),
             MESSAGES.c.client_ref.in_({reference for _, reference in wanted})))
         found = {(row.conversation_id, row.client_ref): dict(row._mapping) for row in rows}
         return {key: value for key, value in found.items() if key in wanted}
 
-    async def _automation(self, account_ids: set[int]) -> tuple[dict[int, automation.CompiledRules],
+    def _automation(self, account_ids: set[int]) -> tuple[dict[int, automation.CompiledRules],
                                                                 dict[int, automation.AutomationSettings]]:
         if not account_ids:
             return {}, {}
         rules: dict[int, list[automation.KeywordRule]] = {}
-        for row in await self.session.execute(select(KeywordRuleRow.__table__).where(
+        for row in self.session.execute(select(KeywordRuleRow.__table__).where(
                 KeywordRuleRow.account_id.in_(account_ids), KeywordRuleRow.enabled.is_(True))):
             rules.setdefault(row.account_id, []).append(automation.KeywordRule(
                 id=row.id, priority=row.priority, keywords=tuple(row.keywords), match=row.match, reply=row.reply))
-        settings = {row.account_id: settings_from_row(row) for row in await self.session.execute(
+        settings = {row.account_id: settings_from_row(row) for row in self.session.execute(
             select(AutomationSettings.__table__).where(AutomationSettings.account_id.in_(account_ids)))}
         return {account_id: automation.compile_rules(found) for account_id, found in rules.items()}, settings
 
@@ -375,8 +384,8 @@ class _Batch:
         planned.summary = conversation_summary(conversation)
         self.planned.append(planned)
 
-    async def _write(self) -> list[dict[str, Any]]:
-        ids = await allocate_live_ids(self.session, len(self.planned))
+    def _write(self) -> list[dict[str, Any]]:
+        ids = allocate_live_ids_sync(self.session, len(self.planned))
 
         def real(value: int) -> int:
             return ids[-value - 1] if value < 0 else value
@@ -396,7 +405,7 @@ class _Batch:
             })
             planned.summary["last_message_id"] = real(planned.summary["last_message_id"])
         created_at = values.time(self.now)
-        await INSERT_MESSAGE.executemany(self.session, [
+        INSERT_MESSAGE.executemany(self.session, [
             (row["id"], row["conversation_id"], row["account_id"], row["direction"], row["kind"], row["text"],
              row["text_folded"], values.json(row["attachment"]), row["latitude"], row["longitude"],
              row["commune_code"], row["url"], row["sent_by"], row["auto"], row["client_ref"], created_at)
@@ -408,18 +417,18 @@ class _Batch:
             conversation["staff_seen_message_id"] = real(conversation["staff_seen_message_id"])
             updates.append((*(values.time(conversation[name]) if name in _TIMES else conversation[name]
                               for name in _MUTABLE), conversation["id"]))
-        await UPDATE_CONVERSATION.executemany(self.session, updates)
-        await self._write_counts()
+        UPDATE_CONVERSATION.executemany(self.session, updates)
+        self._write_counts()
         return rows
 
-    async def _write_counts(self) -> None:
+    def _write_counts(self) -> None:
         if not self.counts:
             return
         statement = _insert(self.session)(DAILY)
         statement = statement.on_conflict_do_update(
             index_elements=["account_id", "day"],
             set_={name: DAILY.c[name] + statement.excluded[name] for name in _COUNTERS})
-        await self.session.execute(statement, [
+        self.session.execute(statement, [
             {"account_id": account_id, "day": self.day, **counts}
             for account_id, counts in sorted(self.counts.items())])
 
@@ -444,11 +453,17 @@ def settings_from_row(row: Any) -> automation.AutomationSettings:
         else automation.DEFAULT_OFFICE_HOURS)
 
 
-async def store_batch(session: AsyncSession, drafts: Sequence[Draft], now: datetime | None = None) -> BatchResult:
+def store_batch_sync(session: Session, drafts: Sequence[Draft], now: datetime | None = None) -> BatchResult:
     """Store `drafts` in the session's transaction (not committed here). `results` has one entry per
     draft, in order: the stored message, or the error that refused it; `events` are to be published
-    after the commit, in order."""
-    return await _Batch(session, drafts, now or utcnow()).run()
+    after the commit, in order. Plain synchronous code: the writer runs it on SQLite in its own thread with
+    one connection (no hop between threads per statement), on PostgreSQL through `run_sync`."""
+    return _Batch(session, drafts, now or utcnow()).run()
+
+
+async def store_batch(session: AsyncSession, drafts: Sequence[Draft], now: datetime | None = None) -> BatchResult:
+    """`store_batch_sync` in an async session's transaction (the welcome message of a follow)."""
+    return await session.run_sync(store_batch_sync, drafts, now)
 
 
 # --- the writer ---------------------------------------------------------------------------------------
@@ -469,6 +484,7 @@ class MessageWriter:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
+        self._sqlite = _SqliteWriter(runtime.database_url) if runtime.is_sqlite else None
 
     async def submit(self, draft: Draft) -> Stored:
         """Store one message; returns once its batch has committed (raises the error that refused it)."""
@@ -519,6 +535,8 @@ class MessageWriter:
         await self._answer([item], result)
 
     async def _commit(self, drafts: list[Draft]) -> BatchResult:
+        if self._sqlite is not None:
+            return await asyncio.get_running_loop().run_in_executor(self._sqlite.thread, self._sqlite.commit, drafts)
         async with self.runtime.session() as session:
             result = await store_batch(session, drafts)
             await session.commit()
@@ -542,8 +560,30 @@ class MessageWriter:
     async def close(self) -> None:
         """Store what is queued, then stop."""
         self._closed = True
-        if self._task is None:
-            return
-        self._wake.set()
-        await self._task
-        self._task = None
+        if self._task is not None:
+            self._wake.set()
+            await self._task
+            self._task = None
+        if self._sqlite is not None:
+            await asyncio.to_thread(self._sqlite.close)
+
+
+class _SqliteWriter:
+    """SQLite's single writer, in a thread of its own with its own connection: a batch is one call into
+    the thread, its statements run back to back (through aiosqlite each would be a round trip between
+    threads)."""
+
+    def __init__(self, database_url: str) -> None:
+        self.engine = create_sync_sqlite_engine(database_url)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="loa-message-writer")
+
+    def commit(self, drafts: list[Draft]) -> BatchResult:
+        with self.sessions() as session:
+            result = store_batch_sync(session, drafts)
+            session.commit()
+            return result
+
+    def close(self) -> None:
+        self.thread.shutdown(wait=True)
+        self.engine.dispose()
