@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from loa.domains.accounts.models import Account, AccountMember, VerificationApplication
 from loa.domains.agencies.models import Organisation
+from loa.domains.conversations.models import Conversation, Message
 from loa.domains.follows.models import Follow
 from loa.domains.people.models import User
 from loa.domains.seed import ensure_demo, run_seed
@@ -54,6 +55,19 @@ async def test_ensure_demo_seeds_an_empty_database_once(runtime: Runtime) -> Non
         assert await session.scalar(select(func.count()).select_from(Follow)) > 10
         assert await session.scalar(select(func.sum(Account.follower_count))) == await session.scalar(
             select(func.count()).select_from(Follow))
+
+        # Phường Ba Đình's inbox: one answered question waiting for the citizen, one open; welcome messages
+        rows = (await session.execute(select(Conversation.state, Conversation.first_response_seconds).where(
+            Conversation.account_id == ba_dinh.id, Conversation.messages_in > 0)
+            .order_by(Conversation.state))).all()
+        assert [(state, seconds is not None) for state, seconds in rows] == [("open", False), ("waiting", True)]
+        welcomes = await session.scalar(select(func.count()).select_from(Message).where(
+            Message.account_id == ba_dinh.id, Message.auto == "welcome"))
+        assert welcomes == await session.scalar(select(func.count()).select_from(Follow).where(
+            Follow.account_id == ba_dinh.id))
+        auto_answers = await session.scalar(select(func.count()).select_from(Message).where(
+            Message.account_id == ba_dinh.id, Message.auto == "keyword"))
+        assert auto_answers == 1  # "tạm trú" has a keyword answer
 
     assert await ensure_demo(settings) is False  # second start: nothing changes
     async with runtime.read_session() as session:

@@ -17,6 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from loa.domains.accounts import service as accounts
 from loa.domains.accounts.models import Account
 from loa.domains.agencies import service as agencies
+from loa.domains.conversations import automation
+from loa.domains.conversations import service as _registers_welcome_on_follow  # noqa: F401
+from loa.domains.conversations.content import Content, text_content
+from loa.domains.conversations.models import AutomationSettings, CannedReply, KeywordRuleRow
+from loa.domains.conversations.writer import Draft, store_batch
 from loa.domains.follows import service as follows
 from loa.domains.people import service as people
 from loa.domains.people.models import User
@@ -207,14 +212,72 @@ async def seed_demo(session: AsyncSession) -> list[Staff]:
                    {"title": "Giấy ủy quyền quản lý tài khoản", "reference": "GUQ-2025-07"}],
         note="Đề nghị xác minh tài khoản chính thức của Công ty Nước sạch Hà Nội.")
 
+    await _automation(session, created, users)
+    citizens: list[User] = []
     for phone, name, commune_code, followed in CITIZENS:
         citizen = User(phone=phone, display_name=name, home_commune_code=commune_code)
         session.add(citizen)
         await session.flush()
         await people.record_consent(session, citizen.id, purpose="service", granted=True, text_version="demo")
         for key in followed:
-            await follows.follow(session, user=citizen, account_id=created[key].id)
+            await follows.follow(session, user=citizen, account_id=created[key].id)  # welcome messages too
+        citizens.append(citizen)
+    await _conversations(session, created, users, citizens)
     return list(STAFF)
+
+
+async def _automation(session: AsyncSession, created: dict[str, Account], users: dict[str, User]) -> None:
+    """Phường Ba Đình answers by itself: a welcome, keyword answers and canned replies for its agent."""
+    account = created["ubnd-badinh"]
+    session.add(AutomationSettings(
+        account_id=account.id, welcome_enabled=True,
+        welcome_text="UBND Phường Ba Đình cảm ơn bạn đã quan tâm. Bạn có thể nhắn tin, gửi ảnh hoặc vị trí để "
+                     "hỏi thủ tục hoặc phản ánh; cán bộ tiếp dân trả lời trong giờ hành chính.",
+        out_of_hours_enabled=True, out_of_hours_text=automation.DEFAULT_OUT_OF_HOURS_TEXT,
+        office_hours=automation.office_hours_to_json(automation.DEFAULT_OFFICE_HOURS)))
+    session.add_all([
+        KeywordRuleRow(account_id=account.id, priority=10, keywords=["tạm trú", "tạm vắng"], match="contains",
+                       reply="Đăng ký tạm trú: nộp trực tuyến trên Cổng dịch vụ công quốc gia hoặc tại bộ phận một "
+                             "cửa của phường, mang theo căn cước và giấy tờ chứng minh chỗ ở hợp pháp."),
+        KeywordRuleRow(account_id=account.id, priority=20, keywords=["giờ làm việc", "lịch tiếp dân"],
+                       match="contains",
+                       reply="Bộ phận một cửa làm việc sáng 7:30–11:30, chiều 13:30–17:00 từ thứ Hai đến thứ Sáu."),
+    ])
+    agent = users["tiepdan.badinh@loa.example"]
+    session.add_all([
+        CannedReply(account_id=account.id, title="Chào hỏi", created_by=agent.id,
+                    text="Chào anh/chị, cán bộ tiếp dân Phường Ba Đình xin trả lời như sau:"),
+        CannedReply(account_id=account.id, title="Hẹn làm việc trực tiếp", created_by=agent.id,
+                    text="Mời anh/chị mang căn cước đến bộ phận một cửa, số 14 Đội Cấn, trong giờ hành chính."),
+    ])
+    await session.flush()
+
+
+async def _conversations(session: AsyncSession, created: dict[str, Account], users: dict[str, User],
+                         citizens: list[User]) -> None:
+    """A few conversations in every state, as the inbox of a commune and of a police unit would have."""
+    an, binh, chau = citizens[0], citizens[1], citizens[2]
+    agent = users["tiepdan.badinh@loa.example"]
+    police = users["csgt.hanoi@loa.example"]
+    badinh, csgt, boyte = created["ubnd-badinh"].id, created["csgt-hanoi"].id, created["boyte"].id
+    place = Content(kind="location", latitude=21.0338, longitude=105.8142, commune_code="00004",
+                    text="Đèn tín hiệu hỏng ở ngã tư Kim Mã – Liễu Giai",
+                    attachment={"commune_code": "00004", "commune_name": "Phường Ba Đình",
+                                "province_code": "01", "province_name": "Thành phố Hà Nội"})
+    drafts = [
+        Draft("citizen", badinh, an.id, text_content("Cho tôi hỏi thủ tục đăng ký tạm trú cho người thuê nhà?")),
+        Draft("staff", badinh, an.id, text_content("Chào anh, anh cần hợp đồng thuê nhà và căn cước của người thuê; "
+                                                   "nộp trực tuyến được ạ."), sent_by=agent.id,
+              sent_by_name=agent.display_name),
+        Draft("citizen", badinh, binh.id, text_content("Vỉa hè trước số 25 Liễu Giai bị lấn chiếm, xe không đi được.")),
+        Draft("citizen", csgt, chau.id, place),
+        Draft("staff", csgt, chau.id, text_content("Cảm ơn anh đã báo, tổ công tác đang đến điều tiết."),
+              sent_by=police.id, sent_by_name=police.display_name),
+        Draft("citizen", boyte, binh.id,
+              text_content("Lịch tiêm vắc-xin sởi cho trẻ 9 tháng tuổi ở Hà Nội thế nào ạ?")),
+    ]
+    for draft in drafts:  # one at a time: each answer comes after the question it answers
+        await store_batch(session, [draft])
 
 
 def logins_text(staff: list[Staff]) -> str:
