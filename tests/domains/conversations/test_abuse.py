@@ -150,7 +150,7 @@ async def test_spam_without_block_only_closes_and_reports(runtime: Runtime, clie
     assert (await scene.as_agent.get(f"/api/v1/conversations/{conversation_id}")).json()["state"] == "open"
 
     too_long = await scene.as_agent.post(f"/api/v1/conversations/{conversation_id}/spam", json={"reason": "x" * 501})
-    assert_error(too_long, 422, "message_too_long")
+    assert "500" in assert_error(too_long, 422, "invalid")["message"]  # the schema says so, before the service
     assert (await scene.as_agent.get(f"/api/v1/conversations/{conversation_id}")).json()["state"] == "open"
 
 

@@ -156,7 +156,7 @@ class StateIn(_Strict):
 
 
 class NoteIn(_Strict):
-    text: str = Field(max_length=4000)
+    text: str = Field(max_length=2000)
 
 
 class NoteOut(BaseModel):
@@ -175,12 +175,12 @@ class LabelsOut(BaseModel):
 
 
 class CannedIn(_Strict):
-    title: str = Field(max_length=200)
+    title: str = Field(max_length=100)
     text: str = Field(max_length=MAX_TEXT * 2)
 
 
 class CannedEdit(_Strict):
-    title: str | None = Field(None, max_length=200)
+    title: str | None = Field(None, max_length=100)
     text: str | None = Field(None, max_length=MAX_TEXT * 2)
 
 
@@ -233,12 +233,12 @@ class SearchHit(BaseModel):
 
 
 class SpamIn(_Strict):
-    reason: str = Field("", max_length=1000)
+    reason: str = Field("", max_length=500)
     block: bool = Field(False, description="Also block the citizen from writing and following")
 
 
 class AccountReportIn(_Strict):
-    reason: str = Field("", max_length=1000)
+    reason: str = Field("", max_length=500)
 
 
 class ReportOut(BaseModel):
