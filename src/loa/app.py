@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -49,6 +50,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
+        # What start-up loaded (reference data, the ORM, compiled queries) lives as long as the process:
+        # out of the collector's sight, a full collection takes a few ms instead of ~100 ms mid-request.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

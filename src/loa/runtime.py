@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import structlog
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import sessionmaker
 
-from loa.db.engine import create_engine, create_sessionmaker, is_sqlite, read_only
+from loa.db.engine import create_engine, create_sessionmaker, create_sync_sqlite_engine, is_sqlite, read_only
 from loa.kit import webpush
 from loa.kit.events import EventBus, MemoryEventBus, RedisEventBus
 from loa.kit.jobs import JobQueue, MemoryJobQueue, QueueNames, RedisJobQueue, import_task_modules
@@ -49,6 +51,8 @@ class Runtime:
         self.limiter: RateLimiter = build_rate_limiter(settings)
         self.scheduler = Scheduler(self, build_lease(settings, self._redis, self.names))
         self._parts: dict[str, Any] = {}
+        self._sync_reader = SyncReader(self.database_url) if self.is_sqlite else None
+        self._checkpointer: asyncio.Task[None] | None = None
 
     def part(self, name: str, factory: Callable[[Runtime], PartT]) -> PartT:
         """A domain's per-process object (e.g. the message writer), made on first use; one with an async
@@ -68,8 +72,20 @@ class Runtime:
         async with self._read_sessions() as session:
             yield session
 
+    async def read_sync(self, fn: Callable[..., PartT], *args: Any) -> PartT:
+        """`fn(session, *args)`, a synchronous read on a synchronous session, for reads on every request (the
+        login lookup): on SQLite in a reader thread with its own connection, one call for the whole read;
+        elsewhere through `run_sync` on a read session."""
+        if self._sync_reader is not None:
+            return await asyncio.get_running_loop().run_in_executor(
+                self._sync_reader.threads, self._sync_reader.run, fn, args)
+        async with self.read_session() as session:
+            return await session.run_sync(fn, *args)
+
     async def start(self) -> None:
         import_task_modules()
+        if self._sync_reader is not None:
+            self._checkpointer = asyncio.create_task(self._checkpoint_every_second(), name="loa-sqlite-checkpoint")
         await self.bus.start()
         await self.live.start()
         await self.jobs.start()
@@ -78,9 +94,25 @@ class Runtime:
             await self.jobs.start_consumer()
             await self.scheduler.start()
 
+    async def _checkpoint_every_second(self) -> None:
+        """SQLite's write-ahead log copied back into the database file off the request path (connections
+        do not checkpoint on commit, see `loa.db.engine`); PASSIVE never waits for readers or the writer."""
+        assert self._sync_reader is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(1)
+            try:
+                await loop.run_in_executor(self._sync_reader.threads, self._sync_reader.checkpoint)
+            except Exception:
+                log.warning("checkpoint failed", exc_info=True)
+
     async def close(self) -> None:
         """Stop every part, in order. Shutdown never hangs: a part that does not stop within its bound (a
         Redis client can swallow a cancellation mid-command) is abandoned with a warning."""
+        if self._checkpointer is not None:
+            self._checkpointer.cancel()
+            await asyncio.gather(self._checkpointer, return_exceptions=True)
+            self._checkpointer = None
         await _bounded("scheduler", self.scheduler.close())
         for name, part in list(self._parts.items()):
             if hasattr(part, "close"):
@@ -93,7 +125,34 @@ class Runtime:
         await _bounded("webpush", webpush.close())
         if self._redis is not None:
             await _bounded("redis", self._redis.aclose())
+        if self._sync_reader is not None:
+            await _bounded("reader", asyncio.to_thread(self._sync_reader.close))
         await _bounded("engine", self.engine.dispose())
+
+
+class SyncReader:
+    """Threads with synchronous read connections on the SQLite file (see `Runtime.read_sync`)."""
+
+    def __init__(self, database_url: str, size: int = 4) -> None:
+        self.engine = create_sync_sqlite_engine(database_url, pool_size=size)
+        self.sessions = sessionmaker(self.engine.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False)
+        self.threads = ThreadPoolExecutor(max_workers=size, thread_name_prefix="loa-reader")
+
+    def run(self, fn: Callable[..., PartT], args: tuple[Any, ...]) -> PartT:
+        with self.sessions() as session:
+            return fn(session, *args)
+
+    def checkpoint(self) -> None:
+        # On the driver's connection, outside any transaction (SQLAlchemy would begin one).
+        connection = self.engine.raw_connection()
+        try:
+            connection.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+        finally:
+            connection.close()
+
+    def close(self) -> None:
+        self.threads.shutdown(wait=True)
+        self.engine.dispose()
 
 
 async def _bounded(part: str, stopping: Awaitable[None], seconds: float = 15.0) -> None:

@@ -30,12 +30,13 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
 
-def create_sync_sqlite_engine(url: str) -> Engine:
-    """A synchronous engine (pysqlite) on the same SQLite file, configured alike, with one connection: for
-    a single writer that runs whole transactions in a thread of its own."""
+def create_sync_sqlite_engine(url: str, *, pool_size: int = 1) -> Engine:
+    """A synchronous engine (pysqlite) on the same SQLite file, configured alike: for work that runs whole
+    units in threads of its own (the message writer, hot reads), one call per unit instead of aiosqlite's
+    round trip between threads per statement."""
     sync_url = make_url(url).set(drivername="sqlite")
     engine = sa_create_engine(sync_url, connect_args={"timeout": 30, "check_same_thread": False},
-                              pool_size=1, max_overflow=0)
+                              pool_size=pool_size, max_overflow=0)
     _configure_sqlite_engine(engine)
     return engine
 
@@ -60,6 +61,9 @@ def _configure_sqlite_engine(sync_engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # No checkpoint inside a commit (its fsync would stall whoever committed, a request or the message
+        # writer): the runtime's checkpointer copies the log back in the background (`Runtime.start`).
+        cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(sync_engine, "begin")

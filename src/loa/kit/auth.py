@@ -17,6 +17,7 @@ from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from loa.db.base import utcnow
 from loa.domains.accounts.models import ApiToken
@@ -82,12 +83,15 @@ async def load_login(scope: MutableMapping[str, Any], runtime: Runtime,
     the CSRF check and the auth dependency share it (kept in the ASGI scope)."""
     cache = scope.setdefault(_LOGIN_KEY, {})
     if token not in cache:
-        async with runtime.read_session() as session:
-            row = (await session.execute(
-                select(LoginSession, User).outerjoin(User, User.id == LoginSession.user_id)
-                .where(LoginSession.token_hash == hash_token(token)))).first()
-        cache[token] = (row[0], row[1]) if row is not None and row[0].expires_at > utcnow() else None
+        found = await runtime.read_sync(_login_of, hash_token(token))
+        cache[token] = found if found is not None and found[0].expires_at > utcnow() else None
     return cache[token]
+
+
+def _login_of(session: Session, token_hash: str) -> tuple[LoginSession, User | None] | None:
+    row = session.execute(select(LoginSession, User).outerjoin(User, User.id == LoginSession.user_id)
+                          .where(LoginSession.token_hash == token_hash)).first()
+    return (row[0], row[1]) if row is not None else None
 
 
 async def find_login_session(session: AsyncSession, token: str) -> LoginSession | None:
