@@ -95,8 +95,8 @@ class Runtime:
             await self.scheduler.start()
 
     async def _checkpoint_every_second(self) -> None:
-        """SQLite's write-ahead log copied back into the database file off the request path (connections
-        do not checkpoint on commit, see `loa.db.engine`); PASSIVE never waits for readers or the writer."""
+        """SQLite's write-ahead log copied back into the database file off the request path (the message
+        writer's commits do not checkpoint, see `loa.db.engine`); PASSIVE never waits for readers or writers."""
         assert self._sync_reader is not None
         loop = asyncio.get_running_loop()
         while True:

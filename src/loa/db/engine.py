@@ -30,14 +30,15 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
 
-def create_sync_sqlite_engine(url: str, *, pool_size: int = 1) -> Engine:
+def create_sync_sqlite_engine(url: str, *, pool_size: int = 1, autocheckpoint: bool = True) -> Engine:
     """A synchronous engine (pysqlite) on the same SQLite file, configured alike: for work that runs whole
     units in threads of its own (the message writer, hot reads), one call per unit instead of aiosqlite's
-    round trip between threads per statement."""
+    round trip between threads per statement. `autocheckpoint=False` for the busiest writer, whose commits
+    must not stall on a checkpoint (a running runtime checkpoints in the background)."""
     sync_url = make_url(url).set(drivername="sqlite")
     engine = sa_create_engine(sync_url, connect_args={"timeout": 30, "check_same_thread": False},
                               pool_size=pool_size, max_overflow=0)
-    _configure_sqlite_engine(engine)
+    _configure_sqlite_engine(engine, autocheckpoint=autocheckpoint)
     return engine
 
 
@@ -45,7 +46,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     _configure_sqlite_engine(engine.sync_engine)
 
 
-def _configure_sqlite_engine(sync_engine: Engine) -> None:
+def _configure_sqlite_engine(sync_engine: Engine, *, autocheckpoint: bool = True) -> None:
     """WAL, foreign keys, and SQLAlchemy's documented pysqlite transaction workaround.
 
     pysqlite's own implicit BEGIN is disabled so that a writing transaction starts with
@@ -61,9 +62,10 @@ def _configure_sqlite_engine(sync_engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
-        # No checkpoint inside a commit (its fsync would stall whoever committed, a request or the message
-        # writer): the runtime's checkpointer copies the log back in the background (`Runtime.start`).
-        cursor.execute("PRAGMA wal_autocheckpoint=0")
+        if not autocheckpoint:
+            # No checkpoint inside this connection's commits (its fsync would stall the committer): the
+            # runtime's checkpointer copies the log back in the background (`Runtime.start`).
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(sync_engine, "begin")

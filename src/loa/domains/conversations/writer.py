@@ -574,7 +574,7 @@ class _SqliteWriter:
     threads)."""
 
     def __init__(self, database_url: str) -> None:
-        self.engine = create_sync_sqlite_engine(database_url)
+        self.engine = create_sync_sqlite_engine(database_url, autocheckpoint=False)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="loa-message-writer")
 
