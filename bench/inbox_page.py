@@ -344,8 +344,7 @@ def _plan(size: _Size, rng: random.Random) -> _Plan:
             labels.add(rng.choices(range(len(LABELS)), LABEL_WEIGHTS)[0])
             if rng.random() < SECOND_LABEL_SHARE:
                 labels.add(rng.choices(range(len(LABELS)), LABEL_WEIGHTS)[0])
-        first = min(labels) if labels else rng.choices(range(len(LABELS)), LABEL_WEIGHTS)[0]
-        plan.topic.append(first)
+        plan.topic.append(min(labels) if labels else rng.choices(range(len(LABELS)), LABEL_WEIGHTS)[0])
         plan.labels.extend((index + 1, LABELS[label], account) for label in sorted(labels))
     return plan
 
@@ -356,6 +355,7 @@ _CONVERSATION_COLUMNS = [
     "staff_seen_message_id", "citizen_seen_message_id", "messages_in", "messages_out", "awaiting_since",
     "first_response_seconds", "responses", "response_seconds_total", "created_at",
 ]
+_STATE, _HAS_UNREAD, _LAST = (_CONVERSATION_COLUMNS.index(name) for name in ("state", "has_unread", "last_message_id"))
 _MESSAGE_COLUMNS = ["id", "conversation_id", "account_id", "direction", "kind", "text", "text_folded", "sent_by",
                     "created_at"]
 
@@ -481,13 +481,16 @@ async def _load(settings: Any, size: _Size) -> _Loaded:
             await bulk_insert(session, AccountMember.__table__, (
                 (HOT_ACCOUNT, staff_id, "agent", epoch) for staff_id in STAFF_IDS),
                 columns=["account_id", "user_id", "role", "created_at"])
+            conversation_rows = _conversation_rows(plan, epoch)
             async with _secondary_indexes_deferred(session, Conversation.__table__):
-                await bulk_insert(session, Conversation.__table__, _conversation_rows(plan, epoch),
-                                  columns=_CONVERSATION_COLUMNS)
-            labels = [(conversation_id, normalise_label(label), account)
+                await bulk_insert(session, Conversation.__table__, conversation_rows, columns=_CONVERSATION_COLUMNS)
+            # Labels carry their conversation's inbox sort key, as the service keeps them.
+            key_of = {row[0]: (row[_STATE], row[_HAS_UNREAD], row[_LAST]) for row in conversation_rows}
+            labels = [(conversation_id, normalise_label(label), account, *key_of[conversation_id])
                       for conversation_id, label, account in plan.labels]
             await bulk_insert(session, ConversationLabel.__table__, labels,
-                              columns=["conversation_id", "label", "account_id"])
+                              columns=["conversation_id", "label", "account_id", "state", "has_unread",
+                                       "last_message_id"])
             async with _secondary_indexes_deferred(session, Message.__table__):
                 await bulk_insert(session, Message.__table__, _message_rows(plan, epoch), columns=_MESSAGE_COLUMNS,
                                   chunk=100_000)
@@ -583,6 +586,15 @@ def _raw_query(database: str, case: _Case, position: dict[str, Any] | None,
         return "?" if sqlite else f"${len(args)}"
 
     true, false = ("1", "0") if sqlite else ("true", "false")
+    if case.label:  # as the service: driven by the label's rows, which carry the sort key
+        where = [f"l.account_id = {arg(HOT_ACCOUNT)}", f"l.label = {arg(case.label)}", f"l.state = {arg(case.state)}"]
+        if position is not None:
+            unread, last = position["unread"], position["last"]
+            in_group = f"l.has_unread = {true if unread else false} AND l.last_message_id < {arg(last)}"
+            where.append(f"(l.has_unread IS {false} OR {in_group})" if unread else in_group)
+        sql = (f"SELECT l.conversation_id FROM conversation_labels l WHERE {' AND '.join(where)} "
+               f"ORDER BY l.has_unread DESC, l.last_message_id DESC LIMIT {arg(PAGE + 1)}")
+        return sql, args
     where = [f"account_id = {arg(HOT_ACCOUNT)}", f"state = {arg(case.state)}"]
     if position is not None:
         unread, last = position["unread"], position["last"]
@@ -592,9 +604,6 @@ def _raw_query(database: str, case: _Case, position: dict[str, Any] | None,
         where.append(f"assigned_to = {arg(actor_id)}")
     elif case.view == "unassigned":
         where.append("assigned_to IS NULL")
-    if case.label:
-        where.append(f"id IN (SELECT conversation_id FROM conversation_labels WHERE account_id = {arg(HOT_ACCOUNT)} "
-                     f"AND label = {arg(case.label)})")
     sql = (f"SELECT id FROM conversations WHERE {' AND '.join(where)} "
            f"ORDER BY has_unread DESC, last_message_id DESC LIMIT {arg(PAGE + 1)}")
     return sql, args

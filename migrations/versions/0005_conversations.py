@@ -98,6 +98,7 @@ def upgrade() -> None:
     with op.batch_alter_table('conversations', schema=None) as batch_op:
         batch_op.create_index('ix_conversations_citizen', ['citizen_id', 'last_message_id'], unique=False)
         batch_op.create_index('ix_conversations_inbox', ['account_id', 'state', 'has_unread', 'last_message_id'], unique=False)
+        batch_op.create_index('ix_conversations_assigned', ['account_id', 'assigned_to', 'state', 'has_unread', 'last_message_id'], unique=False)
 
     op.create_table('keyword_rules',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -134,11 +135,14 @@ def upgrade() -> None:
     sa.Column('conversation_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('label', sa.String(length=40), nullable=False),
     sa.Column('account_id', sa.BigInteger(), nullable=False),
+    sa.Column('state', sa.String(length=10), nullable=False),
+    sa.Column('has_unread', sa.Boolean(), nullable=False),
+    sa.Column('last_message_id', sa.BigInteger(), nullable=False),
     sa.ForeignKeyConstraint(['conversation_id'], ['conversations.id'], name=op.f('fk_conversation_labels_conversation_id_conversations'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('conversation_id', 'label', name=op.f('pk_conversation_labels'))
     )
     with op.batch_alter_table('conversation_labels', schema=None) as batch_op:
-        batch_op.create_index('ix_conversation_labels_account', ['account_id', 'label', 'conversation_id'], unique=False)
+        batch_op.create_index('ix_conversation_labels_inbox', ['account_id', 'label', 'state', 'has_unread', 'last_message_id'], unique=False)
 
     op.create_table('conversation_notes',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -221,7 +225,7 @@ def downgrade() -> None:
 
     op.drop_table('conversation_notes')
     with op.batch_alter_table('conversation_labels', schema=None) as batch_op:
-        batch_op.drop_index('ix_conversation_labels_account')
+        batch_op.drop_index('ix_conversation_labels_inbox')
 
     op.drop_table('conversation_labels')
     op.drop_table('message_daily_counts')
@@ -230,6 +234,7 @@ def downgrade() -> None:
 
     op.drop_table('keyword_rules')
     with op.batch_alter_table('conversations', schema=None) as batch_op:
+        batch_op.drop_index('ix_conversations_assigned')
         batch_op.drop_index('ix_conversations_inbox')
         batch_op.drop_index('ix_conversations_citizen')
 

@@ -43,6 +43,7 @@ class Conversation(Base):
         UniqueConstraint("account_id", "citizen_id", name="uq_conversations_account_citizen"),
         # The inbox: one state, unread first, newest first.
         Index("ix_conversations_inbox", "account_id", "state", "has_unread", "last_message_id"),
+        Index("ix_conversations_assigned", "account_id", "assigned_to", "state", "has_unread", "last_message_id"),
         Index("ix_conversations_citizen", "citizen_id", "last_message_id"),
         {"sqlite_autoincrement": True},
     )
@@ -141,13 +142,21 @@ class ConversationNote(Base):
 
 
 class ConversationLabel(Base):
+    """A label on a conversation, carrying the conversation's inbox sort key (kept equal by the writer and
+    the inbox actions), so that one label's page is an index range whatever the label's size."""
+
     __tablename__ = "conversation_labels"
-    __table_args__ = (Index("ix_conversation_labels_account", "account_id", "label", "conversation_id"),)
+    __table_args__ = (
+        Index("ix_conversation_labels_inbox", "account_id", "label", "state", "has_unread", "last_message_id"),
+    )
 
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"),
                                                  primary_key=True)
     label: Mapped[str] = mapped_column(String(40), primary_key=True)
     account_id: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(10))
+    has_unread: Mapped[bool] = mapped_column(Boolean)
+    last_message_id: Mapped[int] = mapped_column(BigInteger)
 
 
 class CannedReply(Base):

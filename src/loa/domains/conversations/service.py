@@ -271,21 +271,25 @@ async def inbox(session: AsyncSession, *, actor: User, account_id: int, state: s
     await accounts.get_account(session, account_id)
     await accounts.require_role(session, account_id, actor, INBOX_ROLES)
     position = decode_cursor(cursor)
-    query = select(Conversation).where(Conversation.account_id == account_id, Conversation.state == state)
+    if label:  # the label's rows carry the sort key: one index range, however many conversations it has
+        query = (select(Conversation).join(ConversationLabel, ConversationLabel.conversation_id == Conversation.id)
+                 .where(ConversationLabel.account_id == account_id, ConversationLabel.label == normalise_label(label),
+                        ConversationLabel.state == state))
+        unread_key, last_key = ConversationLabel.has_unread, ConversationLabel.last_message_id
+    else:
+        query = select(Conversation).where(Conversation.account_id == account_id, Conversation.state == state)
+        unread_key, last_key = Conversation.has_unread, Conversation.last_message_id
     if position is not None:
         unread = cursor_int(position, "unread")
         last = cursor_int(position, "last")
-        after_in_group = (Conversation.has_unread == bool(unread)) & (Conversation.last_message_id < last)
+        after_in_group = (unread_key == bool(unread)) & (last_key < last)
         # Unread rows come first: after an unread one, every read one follows too.
-        query = query.where(or_(Conversation.has_unread.is_(False), after_in_group) if unread else after_in_group)
+        query = query.where(or_(unread_key.is_(False), after_in_group) if unread else after_in_group)
     if view == "mine":
         query = query.where(Conversation.assigned_to == actor.id)
     elif view == "unassigned":
         query = query.where(Conversation.assigned_to.is_(None))
-    if label:
-        query = query.where(Conversation.id.in_(select(ConversationLabel.conversation_id).where(
-            ConversationLabel.account_id == account_id, ConversationLabel.label == normalise_label(label))))
-    query = query.order_by(Conversation.has_unread.desc(), Conversation.last_message_id.desc()).limit(limit + 1)
+    query = query.order_by(unread_key.desc(), last_key.desc()).limit(limit + 1)
     found = list((await session.scalars(query)).all())
     page = found[:limit]
     next_cursor = None
@@ -427,9 +431,17 @@ async def staff_mark_seen(session: AsyncSession, *, actor: User, conversation_id
     conversation.staff_seen_message_id = up_to
     conversation.staff_unread = await _unread_after(session, conversation.id, "in", up_to)
     conversation.has_unread = conversation.staff_unread > 0
+    await _label_keys(session, conversation)
     await record_event(session, conversation, "seen", {"by": "account", "message_id": up_to, "actor": actor.id},
                        citizen_visible=True)
     return conversation
+
+
+async def _label_keys(session: AsyncSession, conversation: Conversation) -> None:
+    """The conversation's labels follow its inbox sort key (see `ConversationLabel`)."""
+    await session.execute(update(ConversationLabel).where(ConversationLabel.conversation_id == conversation.id)
+                          .values(state=conversation.state, has_unread=conversation.has_unread,
+                                  last_message_id=conversation.last_message_id))
 
 
 # --- the inbox's work --------------------------------------------------------------------------------------
@@ -454,6 +466,7 @@ async def set_state(session: AsyncSession, *, actor: User, conversation_id: int,
     if conversation.state == state:
         return conversation
     conversation.state = state
+    await _label_keys(session, conversation)
     await record_event(session, conversation, "state", {"state": state, "actor": actor.id}, citizen_visible=False)
     return conversation
 
@@ -491,8 +504,9 @@ async def set_labels(session: AsyncSession, *, actor: User, conversation_id: int
     if len(wanted) > MAX_LABELS:
         raise Invalid(f"Tối đa {MAX_LABELS} nhãn / {MAX_LABELS} labels at most", code="too_many_labels")
     await session.execute(delete(ConversationLabel).where(ConversationLabel.conversation_id == conversation.id))
-    session.add_all(ConversationLabel(conversation_id=conversation.id, label=label,
-                                      account_id=conversation.account_id) for label in wanted)
+    session.add_all(ConversationLabel(conversation_id=conversation.id, label=label, account_id=conversation.account_id,
+                                      state=conversation.state, has_unread=conversation.has_unread,
+                                      last_message_id=conversation.last_message_id) for label in wanted)
     await record_event(session, conversation, "labels", {"labels": wanted, "actor": actor.id}, citizen_visible=False)
     return wanted
 

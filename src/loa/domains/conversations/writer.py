@@ -84,6 +84,10 @@ _MESSAGE_COLUMNS = ("id", "conversation_id", "account_id", "direction", "kind", 
 # Driver-level statements (see loa.db.raw): this is the path whose rate the platform is measured by.
 INSERT_MESSAGE = RawWrite.insert("messages", _MESSAGE_COLUMNS)
 UPDATE_CONVERSATION = RawWrite.update("conversations", _MUTABLE)
+# Labels carry their conversation's inbox sort key (an index lookup per conversation without labels).
+UPDATE_LABEL_KEYS = RawWrite.update("conversation_labels", ("state", "has_unread", "last_message_id"),
+                                    key="conversation_id")
+_STATE, _HAS_UNREAD, _LAST = (_MUTABLE.index(name) for name in ("state", "has_unread", "last_message_id"))
 _NO_RULES = automation.compile_rules(())
 _COUNTERS = ("messages_in", "messages_out", "auto_replies", "conversations_started", "responses",
              "response_seconds", "first_responses", "first_response_seconds")
@@ -418,6 +422,8 @@ class _Batch:
             updates.append((*(values.time(conversation[name]) if name in _TIMES else conversation[name]
                               for name in _MUTABLE), conversation["id"]))
         UPDATE_CONVERSATION.executemany(self.session, updates)
+        UPDATE_LABEL_KEYS.executemany(self.session, [
+            (row[_STATE], row[_HAS_UNREAD], row[_LAST], row[-1]) for row in updates])
         self._write_counts()
         return rows
 
