@@ -162,6 +162,23 @@ async def require_role(session: AsyncSession, account_id: int, user: User, roles
     return role
 
 
+async def require_account_role(session: AsyncSession, account_id: int, user: User, roles: Iterable[str]) -> str:
+    """`get_account` and `require_role` in one query, for pages read on every visit (404 for no account,
+    then as `require_role`)."""
+    row = (await session.execute(
+        select(Account.id, AccountMember.role).outerjoin(
+            AccountMember, (AccountMember.account_id == Account.id) & (AccountMember.user_id == user.id))
+        .where(Account.id == account_id))).first()
+    if row is None:
+        raise NotFound("Không tìm thấy tài khoản / Account not found", code="account_not_found")
+    if row.role is None or row.role not in tuple(roles):
+        raise Forbidden(
+            "Bạn không có quyền với tài khoản này / You do not have this permission on this account",
+            code="not_permitted",
+        )
+    return row.role
+
+
 async def accounts_of_member(session: AsyncSession, user_id: int) -> list[tuple[Account, str]]:
     rows = await session.execute(
         select(Account, AccountMember.role)

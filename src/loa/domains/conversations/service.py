@@ -268,8 +268,7 @@ async def inbox(session: AsyncSession, *, actor: User, account_id: int, state: s
                 label: str | None = None, cursor: str | None = None,
                 limit: int = 30) -> tuple[list[InboxRow], str | None]:
     """One state's conversations, unread first, newest first (an index walk: no messages read)."""
-    await accounts.get_account(session, account_id)
-    await accounts.require_role(session, account_id, actor, INBOX_ROLES)
+    await accounts.require_account_role(session, account_id, actor, INBOX_ROLES)
     position = decode_cursor(cursor)
     if label:  # the label's rows carry the sort key: one index range, however many conversations it has
         query = (select(Conversation).join(ConversationLabel, ConversationLabel.conversation_id == Conversation.id)
