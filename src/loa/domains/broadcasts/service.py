@@ -269,6 +269,13 @@ async def replay_account(runtime: Any, channel: str, after: int | None) -> list[
     return [(row.id, "broadcast.published", live_event(row, "broadcast.published")) for row in rows]
 
 
+async def has_due(session: AsyncSession) -> bool:
+    """Whether a scheduled broadcast's time has come (read first, so that an idle sweep never takes
+    SQLite's write lock)."""
+    return await session.scalar(select(Broadcast.id).where(
+        Broadcast.status == "scheduled", Broadcast.publish_at <= utcnow()).limit(1)) is not None
+
+
 async def publish_due(session: AsyncSession, *, limit: int = 100) -> int:
     """Publish scheduled broadcasts whose time has come (a sweep calls this)."""
     due = list(await session.scalars(

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 
 @sweep("broadcasts.publish_due")
 async def publish_scheduled(runtime: Runtime) -> None:
+    async with runtime.read_session() as session:
+        if not await service.has_due(session):
+            return
     async with runtime.session() as session:
         if await service.publish_due(session):
             await commit(session)
