@@ -491,6 +491,8 @@ class MessageWriter:
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         self._sqlite = _SqliteWriter(runtime.database_url) if runtime.is_sqlite else None
+        self._to_publish: asyncio.Queue[list[tuple[str, dict[str, Any]]]] = asyncio.Queue()
+        self._publisher: asyncio.Task[None] | None = None
 
     async def submit(self, draft: Draft) -> Stored:
         """Store one message; returns once its batch has committed (raises the error that refused it)."""
@@ -556,12 +558,22 @@ class MessageWriter:
                 future.set_exception(outcome)
             else:
                 future.set_result(outcome)
+        # Published by a task of its own, in batch order, while the next batch is being written.
+        if result.events:
+            if self._publisher is None:
+                self._publisher = asyncio.create_task(self._publish(), name="loa-message-events")
+            self._to_publish.put_nowait(result.events)
+
+    async def _publish(self) -> None:
         bus = self.runtime.bus
-        for channel, payload in result.events:
-            try:
-                await bus.publish(channel, payload)
-            except Exception:  # stored is what counts: live pages catch up by replay
-                log.warning("message event not published", channel=channel, exc_info=True)
+        while True:
+            events = await self._to_publish.get()
+            for channel, payload in events:
+                try:
+                    await bus.publish(channel, payload)
+                except Exception:  # stored is what counts: live pages catch up by replay
+                    log.warning("message event not published", channel=channel, exc_info=True)
+            self._to_publish.task_done()
 
     async def close(self) -> None:
         """Store what is queued, then stop."""
@@ -570,6 +582,11 @@ class MessageWriter:
             self._wake.set()
             await self._task
             self._task = None
+        if self._publisher is not None:
+            await self._to_publish.join()
+            self._publisher.cancel()
+            await asyncio.gather(self._publisher, return_exceptions=True)
+            self._publisher = None
         if self._sqlite is not None:
             await asyncio.to_thread(self._sqlite.close)
 
