@@ -109,10 +109,11 @@ async def _service_rate(settings: Any, count: int) -> tuple[float, list[float]]:
     from loa.domains.conversations import service
     from loa.domains.conversations.content import text_content
     from loa.domains.people.models import User
-    from loa.runtime import Runtime
+    from loa.runtime import Runtime, freeze_startup_objects
 
     runtime = Runtime(settings)
     await runtime.start()
+    freeze_startup_objects()  # as every serving process does once started (loa.app, loa.kit.workers)
     try:
         citizens = [User(id=n, display_name=f"Bench {n}") for n in range(1, CITIZENS + 1)]
         work = iter(range(count))

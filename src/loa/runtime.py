@@ -7,6 +7,7 @@ every other module receives the parts.
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -128,6 +129,14 @@ class Runtime:
         if self._sync_reader is not None:
             await _bounded("reader", asyncio.to_thread(self._sync_reader.close))
         await _bounded("engine", self.engine.dispose())
+
+
+def freeze_startup_objects() -> None:
+    """What start-up loaded (reference data, the ORM, compiled queries) lives as long as the process: moved
+    out of the garbage collector's sight, a full collection takes a few ms instead of ~100 ms mid-request.
+    Called once a serving process has started (web, worker, scheduler)."""
+    gc.collect()
+    gc.freeze()
 
 
 class SyncReader:

@@ -263,6 +263,10 @@ async def _serve(runtime: Runtime, role: str, stop: asyncio.Event | None,
         await runtime.start()
         try:
             await begin()
+            if own_stop:  # a process of its own (not a test driving it)
+                from loa.runtime import freeze_startup_objects
+
+                freeze_startup_objects()
             log.info("started", role=role)
             await stop.wait()
             log.info("stopping", role=role)
