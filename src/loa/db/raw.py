@@ -60,6 +60,29 @@ class RawWrite:
         connection.exec_driver_sql(sql, list(rows))
 
 
+@dataclass(frozen=True)
+class RawSelect:
+    """`SELECT columns FROM table WHERE where_in IN (…) ORDER BY order_by [FOR UPDATE]`, rows as tuples of
+    driver values (read them with `Values`)."""
+
+    table: str
+    columns: Sequence[str]
+    where_in: str
+    order_by: str
+    lock: bool = False  # FOR UPDATE on PostgreSQL (SQLite's writer holds the whole database anyway)
+
+    def fetch(self, session: Session, keys: Sequence[Any]) -> list[tuple[Any, ...]]:
+        if not keys:
+            return []
+        connection = session.connection()
+        dialect = connection.dialect.name
+        sql = (f"SELECT {', '.join(self.columns)} FROM {self.table} "  # noqa: S608 - names are constants
+               f"WHERE {self.where_in} IN ({', '.join(_marks(dialect, len(keys)))}) ORDER BY {self.order_by}")
+        if self.lock and dialect != "sqlite":
+            sql += " FOR UPDATE"
+        return [tuple(row) for row in connection.exec_driver_sql(sql, tuple(keys))]
+
+
 class Values:
     """Python values in the form the session's driver stores them, as SQLAlchemy's types would bind them:
     on SQLite, UTC datetimes as naive ISO text and JSON as text; on PostgreSQL (asyncpg), aware datetimes
@@ -76,6 +99,12 @@ class Values:
         if text is None:
             text = self._times[value] = f"{value.astimezone(UTC):%Y-%m-%d %H:%M:%S.%f}"
         return text
+
+    def read_time(self, value: Any) -> datetime | None:
+        """A stored UTC time as an aware datetime (SQLite gives back the text `time` wrote)."""
+        if value is None or not self.sqlite:
+            return value
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
     @staticmethod
     def json(value: Any) -> str | None:

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from loa.db.base import utcnow
 from loa.db.engine import create_sync_sqlite_engine
-from loa.db.raw import RawWrite, Values, dialect_of
+from loa.db.raw import RawSelect, RawWrite, Values, dialect_of
 from loa.domains.accounts.models import Account
 from loa.domains.conversations import automation
 from loa.domains.conversations.content import Content
@@ -77,13 +77,14 @@ _MUTABLE = ("state", "last_message_id", "last_message_at", "last_message_preview
             "messages_in", "messages_out", "awaiting_since", "first_response_seconds", "responses",
             "response_seconds_total", "last_out_of_hours_reply_at")
 # What a batch reads of a conversation: what it changes, and what the inbox row it publishes shows.
-_LOADED = [CONVERSATIONS.c[name] for name in ("id", "account_id", "citizen_id", "assigned_to", *_MUTABLE)]
+_LOADED = ("id", "account_id", "citizen_id", "assigned_to", *_MUTABLE)
 _TIMES = frozenset({"last_message_at", "last_inbound_at", "awaiting_since", "last_out_of_hours_reply_at"})
 _MESSAGE_COLUMNS = ("id", "conversation_id", "account_id", "direction", "kind", "text", "text_folded", "attachment",
                     "latitude", "longitude", "commune_code", "url", "sent_by", "auto", "client_ref", "created_at")
 # Driver-level statements (see loa.db.raw): this is the path whose rate the platform is measured by.
 INSERT_MESSAGE = RawWrite.insert("messages", _MESSAGE_COLUMNS)
 UPDATE_CONVERSATION = RawWrite.update("conversations", _MUTABLE)
+SELECT_CONVERSATIONS = RawSelect("conversations", _LOADED, where_in="citizen_id", order_by="id", lock=True)
 # Labels carry their conversation's inbox sort key (an index lookup per conversation without labels).
 UPDATE_LABEL_KEYS = RawWrite.update("conversation_labels", ("state", "has_unread", "last_message_id"),
                                     key="conversation_id")
@@ -249,13 +250,18 @@ class _Batch:
 
     def _select_conversations(self, pairs: set[tuple[int, int]]) -> None:
         # By citizen (a citizen has few conversations), filtered to the batch's pairs; locked for this
-        # transaction on PostgreSQL, in id order (SQLite's writer holds the whole database).
-        query = (select(*_LOADED).where(CONVERSATIONS.c.citizen_id.in_({citizen for _, citizen in pairs}))
-                 .order_by(CONVERSATIONS.c.id).with_for_update())
-        for row in self.session.execute(query):
-            pair = (row.account_id, row.citizen_id)
+        # transaction on PostgreSQL, in id order (SQLite's writer holds the whole database). Driver-level,
+        # as the writes: the ORM's per-column result processing cost more than the query.
+        values = Values(dialect_of(self.session))
+        citizens = sorted({citizen for _, citizen in pairs})
+        for row in SELECT_CONVERSATIONS.fetch(self.session, citizens):
+            loaded = dict(zip(_LOADED, row, strict=True))
+            pair = (loaded["account_id"], loaded["citizen_id"])
             if pair in pairs:
-                self.conversations[pair] = dict(row._mapping)
+                for name in _TIMES:
+                    loaded[name] = values.read_time(loaded[name])
+                loaded["has_unread"] = bool(loaded["has_unread"])
+                self.conversations[pair] = loaded
 
     def _load_conversations(self, creatable_by_citizens: set[tuple[int, int]],
                                   following: set[tuple[int, int]]) -> None:
