@@ -3,38 +3,18 @@
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 
-from httpx import AsyncClient
 from PIL import Image
-from tests.factories import add_staff, make_account, make_user
+from tests.domains.conversations.helpers import make_scene
+from tests.factories import add_staff, make_user
 
-from loa.domains.accounts.models import Account
 from loa.domains.follows import service as follows
-from loa.domains.people.models import User
 from loa.kit.effects import commit
 from loa.runtime import Runtime
 
 
-@dataclass
-class Scene:
-    citizen: User
-    agent: User
-    account: Account
-    as_citizen: AsyncClient
-    as_agent: AsyncClient
-
-
-async def _setup(runtime: Runtime, client_as) -> Scene:  # type: ignore[no-untyped-def]
-    citizen = await make_user(runtime, name="Nguyễn Văn An")
-    agent = await make_user(runtime, name="Cán bộ Lan", email="lan@soyte.example")
-    account = await make_account(runtime)
-    await add_staff(runtime, account, agent, "agent")
-    return Scene(citizen, agent, account, await client_as(citizen), await client_as(agent))
-
-
 async def test_a_citizen_writes_and_staff_answer_as_the_account(runtime: Runtime, client_as) -> None:
-    scene = await _setup(runtime, client_as)
+    scene = await make_scene(runtime, client_as)
     agent = scene.agent
     account = scene.account
     as_citizen = scene.as_citizen
@@ -66,7 +46,7 @@ async def test_a_citizen_writes_and_staff_answer_as_the_account(runtime: Runtime
 
 
 async def test_photo_loses_its_gps_and_gets_a_thumbnail(runtime: Runtime, client_as) -> None:
-    scene = await _setup(runtime, client_as)
+    scene = await make_scene(runtime, client_as)
     account = scene.account
     as_citizen = scene.as_citizen
     as_agent = scene.as_agent
@@ -99,7 +79,7 @@ async def test_photo_loses_its_gps_and_gets_a_thumbnail(runtime: Runtime, client
 
 
 async def test_welcome_message_on_follow(runtime: Runtime, client_as) -> None:
-    scene = await _setup(runtime, client_as)
+    scene = await make_scene(runtime, client_as)
     citizen = scene.citizen
     account = scene.account
     as_citizen = scene.as_citizen
