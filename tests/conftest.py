@@ -80,6 +80,16 @@ def redis_url() -> str | None:
 
 
 @pytest.fixture(scope="session")
+def live_redis_url(redis_url: str | None) -> str:
+    """A Redis server for the tests that need one on both runs (two processes, the Redis-backed parts):
+    wherever one is configured, as on CI; a configured but broken one fails them."""
+    url = redis_url or os.environ.get("LOA_TEST_REDIS_URL")
+    if not url:
+        pytest.skip("LOA_TEST_REDIS_URL is not set")
+    return url
+
+
+@pytest.fixture(scope="session")
 def base_settings(database_url: str, redis_url: str | None, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return Settings(
         env="test",

@@ -137,10 +137,11 @@ async def until(predicate: Any, timeout: float = 5.0) -> None:  # noqa: ASYNC109
 
 
 @contextmanager
-def web_process(settings: Settings) -> Iterator[str]:
+def web_process(settings: Settings, redis_url: str) -> Iterator[str]:
+    """`./loa web` as a process of its own, on the test's database and the given Redis."""
     port = free_port()
     env = {**os.environ, "LOA_ENV": "test", "LOA_DATABASE_URL": settings.resolved_database_url,
-           "LOA_REDIS_URL": settings.redis_url or "", "LOA_REDIS_PREFIX": settings.redis_prefix,
+           "LOA_REDIS_URL": redis_url, "LOA_REDIS_PREFIX": settings.redis_prefix,
            "LOA_DATA_DIR": str(settings.data_dir), "LOA_SECRET_KEY": settings.secret_key or "",
            "LOA_SEED_DEMO": "false", "LOA_RUN_WORKER_IN_WEB": "false", "LOA_LOG_LEVEL": "WARNING"}
     process = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "loa.app:create_app",

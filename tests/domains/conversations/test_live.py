@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import pytest
 from tests.factories import add_staff, make_account, make_user
 from tests.live import serving, stream, web_process
 
@@ -137,11 +136,10 @@ async def test_a_page_that_reconnects_gets_what_it_missed_in_order(runtime: Runt
                 assert frame["data"]["message"]["id"] == live_one["id"]
 
 
-async def test_a_message_sent_to_one_process_reaches_pages_on_another(runtime: Runtime, redis_url: str | None) -> None:
-    if not redis_url:
-        pytest.skip("needs Redis (LOA_TEST_REDIS_URL, on the PostgreSQL run)")
+async def test_a_message_sent_to_one_process_reaches_pages_on_another(runtime: Runtime, live_redis_url: str) -> None:
     citizen, agent, account_id = await _scene(runtime)
-    with web_process(runtime.settings) as first, web_process(runtime.settings) as second:
+    with (web_process(runtime.settings, live_redis_url) as first,
+          web_process(runtime.settings, live_redis_url) as second):
         async with (citizen.client(first) as as_citizen, agent.client(second) as as_agent,
                     stream(f"{second}/api/v1/live", cookies=citizen.cookies) as citizen_page,
                     stream(f"{first}/api/v1/live", cookies=agent.cookies) as agent_page):
