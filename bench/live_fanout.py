@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import os
 import resource
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from bench.common import (
     Options,
     bench_settings,
     database_name,
+    free_port,
     note,
     percentile,
     prepare,
@@ -227,12 +227,6 @@ async def _drain(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
         await reader.read()
     finally:
         writer.close()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _start(mode: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:

@@ -24,6 +24,7 @@ from bench.common import (
     bench_settings,
     database_name,
     driver_dsn,
+    free_port,
     load_people,
     note,
     percentile,
@@ -292,7 +293,6 @@ def _start_server(settings: Any, port: int) -> subprocess.Popen[bytes]:
 async def _http_latencies(settings: Any, seconds: float) -> tuple[_Load, _Load]:
     import httpx
 
-    from bench.live_fanout import free_port
     from loa.kit.auth import session_cookie_name
 
     requests = int(seconds * OFFERED_PER_SECOND)

@@ -29,7 +29,7 @@ from loa.settings import Settings
 
 log = structlog.get_logger(__name__)
 
-PartT = TypeVar("PartT")
+T = TypeVar("T")
 
 
 class Runtime:
@@ -55,7 +55,7 @@ class Runtime:
         self._sync_reader = SyncReader(self.database_url) if self.is_sqlite else None
         self._checkpointer: asyncio.Task[None] | None = None
 
-    def part(self, name: str, factory: Callable[[Runtime], PartT]) -> PartT:
+    def part(self, name: str, factory: Callable[[Runtime], T]) -> T:
         """A domain's per-process object (e.g. the message writer), made on first use; one with an async
         `close()` is closed with the runtime, before the database."""
         if name not in self._parts:
@@ -73,7 +73,7 @@ class Runtime:
         async with self._read_sessions() as session:
             yield session
 
-    async def read_sync(self, fn: Callable[..., PartT], *args: Any) -> PartT:
+    async def read_sync(self, fn: Callable[..., T], *args: Any) -> T:
         """`fn(session, *args)`, a synchronous read on a synchronous session, for reads on every request (the
         login lookup): on SQLite in a reader thread with its own connection, one call for the whole read;
         elsewhere through `run_sync` on a read session."""
@@ -147,7 +147,7 @@ class SyncReader:
         self.sessions = sessionmaker(self.engine.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False)
         self.threads = ThreadPoolExecutor(max_workers=size, thread_name_prefix="loa-reader")
 
-    def run(self, fn: Callable[..., PartT], args: tuple[Any, ...]) -> PartT:
+    def run(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         with self.sessions() as session:
             return fn(session, *args)
 

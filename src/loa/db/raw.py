@@ -1,4 +1,5 @@
-"""Driver-level `executemany` for the few write paths that must come near the database's own insert rate.
+"""Dialect-level statements: upserts for both databases, and driver-level `executemany` for the few write
+paths that must come near the database's own insert rate.
 
 SQLAlchemy's per-row parameter processing costs several times what SQLite spends storing the row. A hot
 path (the message writer) builds its rows as tuples of values the driver takes as they are, through
@@ -13,7 +14,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
+
+
+def dialect_insert(session: Session | AsyncSession) -> Any:
+    """`insert` of the session's dialect, for `on_conflict_do_nothing` / `on_conflict_do_update` (SQLite and
+    PostgreSQL spell upserts alike)."""
+    return sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
 
 
 def dialect_of(session: Session) -> str:

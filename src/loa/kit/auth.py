@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from loa.db.base import utcnow
@@ -92,14 +91,6 @@ def _login_of(session: Session, token_hash: str) -> tuple[LoginSession, User | N
     row = session.execute(select(LoginSession, User).outerjoin(User, User.id == LoginSession.user_id)
                           .where(LoginSession.token_hash == token_hash)).first()
     return (row[0], row[1]) if row is not None else None
-
-
-async def find_login_session(session: AsyncSession, token: str) -> LoginSession | None:
-    """The unexpired session a token stands for, in any stage."""
-    found = await session.scalar(select(LoginSession).where(LoginSession.token_hash == hash_token(token)))
-    if found is None or found.expires_at <= utcnow():
-        return None
-    return found
 
 
 # --- principals and dependencies ------------------------------------------------------------------

@@ -76,8 +76,13 @@ def clean_file(data: bytes, filename: str) -> CleanFile:
     if claimed is not None and claimed != extension:
         raise Invalid(f"Tên tệp có đuôi .{claimed} nhưng nội dung là tệp .{extension} / "
                       f"The name says .{claimed} but the content is a .{extension} file", code="file_type_mismatch")
-    name = _fit(stem, extension)
-    return CleanFile(data, ALLOWED_FILE_TYPES[extension], extension, name, len(data))
+    return CleanFile(data, ALLOWED_FILE_TYPES[extension], extension, _fit(stem, extension), len(data))
+
+
+def display_name(filename: str, extension: str) -> str:
+    """The name to show for an upload: its last path component cleaned (no control or direction-changing
+    characters), shortened, ending in the extension its content proved."""
+    return _fit(_split_name(_plain_name(filename))[0], extension)
 
 
 def _sniff(data: bytes, claimed: str | None) -> str | None:

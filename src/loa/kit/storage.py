@@ -18,10 +18,16 @@ from typing import Protocol, runtime_checkable
 from loa.kit.errors import NotFound
 from loa.kit.files import ALLOWED_FILE_TYPES
 from loa.kit.images import IMAGE_EXTENSIONS
+from loa.settings import Settings
 
 PRIVATE_PREFIX = "private/"
 _EXTENSIONS = "|".join(dict.fromkeys((*IMAGE_EXTENSIONS, *ALLOWED_FILE_TYPES)))
 _KEY = re.compile(rf"^[a-z0-9_-]+(/[a-z0-9_-]+)*\.({_EXTENSIONS})$")
+
+
+def media_storage(settings: Settings) -> MediaStorage:
+    """The installation's media storage (the local folder `data_dir/media`)."""
+    return LocalMediaStorage(settings.data_dir / "media")
 
 
 def is_private(key: str) -> bool:

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Integer, Select, and_, case, column, func, literal, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from loa.db.base import utcnow
 from loa.domains.accounts.kinds import NATIONAL_KINDS
@@ -117,6 +118,11 @@ async def get_account(session: AsyncSession, account_id: int) -> Account:
     if account is None:
         raise NotFound("Không tìm thấy tài khoản / Account not found", code="account_not_found")
     return account
+
+
+def existing_account_ids(session: Session, account_ids: set[int]) -> set[int]:
+    """Which of these accounts exist: one query for a batch (the message writer's synchronous transaction)."""
+    return set(session.scalars(select(Account.id).where(Account.id.in_(account_ids))).all())
 
 
 async def get_account_by_handle(session: AsyncSession, handle: str) -> Account:

@@ -9,6 +9,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from loa.domains.accounts import service as accounts
 from loa.domains.accounts.models import Account
 from loa.domains.conversations import service
 from loa.domains.conversations.automation import AutomationSettingsIn, KeywordRuleIn
@@ -19,7 +20,13 @@ from loa.domains.conversations.content import (
     text_content,
     upload_content,
 )
-from loa.domains.conversations.models import CannedReply, Conversation, KeywordRuleRow, MessageReport
+from loa.domains.conversations.models import (
+    CannedReply,
+    Conversation,
+    ConversationNote,
+    KeywordRuleRow,
+    MessageReport,
+)
 from loa.domains.conversations.schemas import (
     CLIENT_REF_HELP,
     CLIENT_REF_PATTERN,
@@ -51,7 +58,6 @@ from loa.domains.conversations.schemas import (
     StateIn,
 )
 from loa.domains.conversations.writer import Stored
-from loa.domains.media.api import storage
 from loa.domains.people.models import User
 from loa.kit.auth import require_operator, require_user
 from loa.kit.effects import commit
@@ -60,6 +66,7 @@ from loa.kit.files import MAX_FILE_BYTES
 from loa.kit.images import TooLarge
 from loa.kit.pagination import CursorParam, LimitParam, Page
 from loa.kit.sessions import read_session, write_session
+from loa.kit.storage import MediaStorage, media_storage
 from loa.runtime import Runtime
 
 router = APIRouter(tags=["conversations"])
@@ -83,6 +90,10 @@ class SeenOut(BaseModel):
 
 def _runtime(request: Request) -> Runtime:
     return request.app.state.runtime
+
+
+def storage(request: Request) -> MediaStorage:
+    return media_storage(_runtime(request).settings)
 
 
 async def _content(runtime: Runtime, body: MessageIn) -> Content:
@@ -149,7 +160,7 @@ async def upload_to_account(request: Request, response: Response, account_id: Id
     runtime = _runtime(request)
     await service.check_citizen_rate(runtime, user)
     async with runtime.read_session() as session:
-        await service.accounts.get_account(session, account_id)
+        await accounts.get_account(session, account_id)
     content = await _upload(request, account_id, file, caption)
     stored = await service.send_as_citizen(runtime, citizen=user, account_id=account_id, content=content,
                                            client_ref=client_ref, storage=storage(request))
@@ -290,9 +301,9 @@ async def reply(request: Request, response: Response, conversation_id: Id, body:
                 user: CurrentUser) -> StaffMessageOut:
     runtime = _runtime(request)
     async with runtime.read_session() as session:
-        await service.staff_conversation(session, user, conversation_id)
+        found = await service.staff_conversation(session, user, conversation_id)
     content = await _content(runtime, body)
-    stored = await service.send_as_staff(runtime, actor=user, conversation_id=conversation_id, content=content,
+    stored = await service.send_as_staff(runtime, actor=user, conversation=found, content=content,
                                          client_ref=body.client_ref)
     _answer(response, stored)
     return StaffMessageOut.model_validate(stored.view(staff=True))
@@ -307,7 +318,7 @@ async def reply_upload(request: Request, response: Response, conversation_id: Id
     async with runtime.read_session() as session:
         found = await service.staff_conversation(session, user, conversation_id)
     content = await _upload(request, found.account_id, file, caption)
-    stored = await service.send_as_staff(runtime, actor=user, conversation_id=conversation_id, content=content,
+    stored = await service.send_as_staff(runtime, actor=user, conversation=found, content=content,
                                          client_ref=client_ref, storage=storage(request))
     _answer(response, stored)
     return StaffMessageOut.model_validate(stored.view(staff=True))
@@ -353,7 +364,7 @@ async def add_note(conversation_id: Id, body: NoteIn, session: Write, user: Curr
     return _note(note, user.display_name)
 
 
-def _note(note: service.ConversationNote, author_name: str | None) -> NoteOut:
+def _note(note: ConversationNote, author_name: str | None) -> NoteOut:
     author = SentBy(id=note.author_id, name=author_name or "") if note.author_id else None
     return NoteOut(id=note.id, text=note.text, author=author, created_at=note.created_at)
 

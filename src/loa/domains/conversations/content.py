@@ -14,11 +14,12 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
+import filetype
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loa.domains.geo import service as geo
 from loa.kit.errors import Invalid
-from loa.kit.files import clean_file
+from loa.kit.files import clean_file, display_name
 from loa.kit.images import clean_image, make_thumbnail
 from loa.kit.storage import MediaStorage
 from loa.kit.text import fold, nfc
@@ -104,18 +105,13 @@ async def upload_content(storage: MediaStorage, *, account_id: int, data: bytes,
                          caption: str = "") -> Content:
     """An uploaded photo (by its name or its bytes) becomes an image message, anything else a file message."""
     caption = clean_text(caption, limit=MAX_CAPTION, required=False)
-    if filename.lower().endswith(IMAGE_NAME_SUFFIXES) or _looks_like_image(data):
+    if filename.lower().endswith(IMAGE_NAME_SUFFIXES) or filetype.image_match(data) is not None:
         return await _image_content(storage, account_id=account_id, data=data, filename=filename, caption=caption)
     cleaned = clean_file(data, filename)
     key = _private_key(account_id, cleaned.extension)
     await storage.save(key, cleaned.data)
     attachment = {"key": key, "content_type": cleaned.content_type, "size": cleaned.size, "name": cleaned.name}
     return Content(kind="file", text=caption, attachment=attachment, stored_keys=(key,))
-
-
-def _looks_like_image(data: bytes) -> bool:
-    return data.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a")) or \
-        (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
 
 
 async def _image_content(storage: MediaStorage, *, account_id: int, data: bytes, filename: str,
@@ -128,11 +124,5 @@ async def _image_content(storage: MediaStorage, *, account_id: int, data: bytes,
     await storage.save(thumbnail_key, thumbnail.data)
     attachment = {"key": key, "thumbnail_key": thumbnail_key, "content_type": image.content_type,
                   "size": len(image.data), "width": image.width, "height": image.height,
-                  "name": _image_name(filename, image.extension)}
+                  "name": display_name(filename, image.extension)}
     return Content(kind="image", text=caption, attachment=attachment, stored_keys=(key, thumbnail_key))
-
-
-def _image_name(filename: str, extension: str) -> str:
-    base = re.split(r"[\\/]", filename)[-1].rsplit(".", 1)[0]
-    base = _CONTROL.sub("", nfc(base)).strip()[:100] or "anh"
-    return f"{base}.{extension}"

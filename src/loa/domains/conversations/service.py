@@ -110,11 +110,10 @@ async def check_citizen_rate(runtime: Runtime, citizen: User) -> None:
     await ratelimit.hit(runtime, "message", f"user:{citizen.id}", runtime.settings.message_limit_per_citizen)
 
 
-async def send_as_staff(runtime: Runtime, *, actor: User, conversation_id: int, content: Content,
+async def send_as_staff(runtime: Runtime, *, actor: User, conversation: Conversation, content: Content,
                         client_ref: str | None = None, storage: MediaStorage | None = None) -> Stored:
-    """A reply in the account's name; the staff member is recorded, shown to staff only."""
-    async with runtime.read_session() as session:
-        conversation = await staff_conversation(session, actor, conversation_id)
+    """A reply in the account's name to a conversation `staff_conversation` gave the actor; the staff member
+    is recorded, shown to staff only."""
     draft = Draft("staff", conversation.account_id, conversation.citizen_id, content, sent_by=actor.id,
                   sent_by_name=actor.display_name, client_ref=client_ref)
     return await _submit(runtime, draft, storage)
@@ -259,9 +258,6 @@ class InboxRow:
     citizen_name: str
     assignee_name: str | None
     labels: list[str]
-
-
-INBOX_VIEWS = ("all", "mine", "unassigned")
 
 
 async def inbox(session: AsyncSession, *, actor: User, account_id: int, state: str = "open", view: str = "all",
@@ -722,7 +718,6 @@ async def erase_conversations(session: AsyncSession, user_id: int) -> None:
         enqueue_after_commit(session, "conversations.delete_files", keys=keys)
     await session.execute(delete(ConversationEvent).where(ConversationEvent.citizen_id == user_id))
     await session.execute(delete(Conversation).where(Conversation.citizen_id == user_id))
-    await session.execute(update(Conversation).where(Conversation.assigned_to == user_id).values(assigned_to=None))
 
 
 people.register_exporter("conversations", export_conversations)

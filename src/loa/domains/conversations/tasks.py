@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from loa.domains.conversations import service
 from loa.kit.effects import commit
 from loa.kit.jobs import job
-from loa.kit.storage import LocalMediaStorage
+from loa.kit.storage import media_storage
 from loa.kit.workers import sweep
 
 if TYPE_CHECKING:
@@ -24,6 +24,6 @@ async def prune_events(runtime: Runtime) -> None:
 
 @job("conversations.delete_files")
 async def delete_files(runtime: Runtime, *, keys: list[str]) -> None:
-    storage = LocalMediaStorage(runtime.settings.data_dir / "media")
+    storage = media_storage(runtime.settings)
     for key in keys:
         await storage.delete(key)

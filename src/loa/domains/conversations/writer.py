@@ -23,16 +23,14 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 from sqlalchemy import select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, sessionmaker
 
 from loa.db.base import utcnow
 from loa.db.engine import create_sync_sqlite_engine
-from loa.db.raw import RawSelect, RawWrite, Values, dialect_of
-from loa.domains.accounts.models import Account
+from loa.db.raw import RawSelect, RawWrite, Values, dialect_insert, dialect_of
+from loa.domains.accounts import service as accounts
 from loa.domains.conversations import automation
 from loa.domains.conversations.content import Content
 from loa.domains.conversations.models import (
@@ -51,7 +49,7 @@ from loa.domains.conversations.views import (
     message_event,
     message_view,
 )
-from loa.domains.follows.models import Follow, FollowerBlock
+from loa.domains.follows import service as follows
 from loa.kit.errors import AppError, Forbidden, NotFound
 
 if TYPE_CHECKING:
@@ -59,12 +57,10 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
-ACCOUNTS = Account.__table__
 CONVERSATIONS = Conversation.__table__
 MESSAGES = Message.__table__
 DAILY = MessageDailyCount.__table__
 MAX_BATCH = 1000
-SENDERS = ("citizen", "staff", "welcome")
 
 ACCOUNT_NOT_FOUND = "Không tìm thấy tài khoản / Account not found"
 BLOCKED = ("Tài khoản này đã chặn bạn nên bạn không thể gửi tin nhắn / "
@@ -129,9 +125,6 @@ def vn_day(moment: datetime) -> date:
     return moment.astimezone(automation.VN).date()
 
 
-def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
-    return sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
-
 
 def allocate_live_ids_sync(session: Session, count: int) -> list[int]:
     """`count` new ids from the sequence messages and conversation events share, so that rows can be
@@ -187,16 +180,15 @@ class _Batch:
         self.counts: dict[int, dict[str, int]] = {}
 
     def run(self) -> BatchResult:
-        accounts = set((self.session.scalars(select(ACCOUNTS.c.id).where(
-            ACCOUNTS.c.id.in_({d.account_id for d in self.drafts})))).all())
+        existing = accounts.existing_account_ids(self.session, {d.account_id for d in self.drafts})
         for index, draft in enumerate(self.drafts):
-            if draft.account_id not in accounts:
+            if draft.account_id not in existing:
                 self.results[index] = NotFound(ACCOUNT_NOT_FOUND, code="account_not_found")
-        self.valid = [draft for draft in self.drafts if draft.account_id in accounts]
+        self.valid = [draft for draft in self.drafts if draft.account_id in existing]
         citizen_pairs = {(d.account_id, d.citizen_id) for d in self.valid if d.sender == "citizen"}
         staff_pairs = {(d.account_id, d.citizen_id) for d in self.valid if d.sender == "staff"}
-        blocked = self._existing_pairs(FollowerBlock, citizen_pairs)
-        following = self._existing_pairs(Follow, staff_pairs)
+        blocked = follows.blocked_pairs(self.session, citizen_pairs)
+        following = follows.following_pairs(self.session, staff_pairs)
         self._load_conversations(citizen_pairs - blocked, following)
         duplicates = self._stored_references()
         rules, settings = self._automation({d.account_id for d in self.valid if d.sender == "citizen"})
@@ -238,16 +230,6 @@ class _Batch:
         assert len(results) == len(self.drafts)
         return BatchResult(results, events)
 
-    def _existing_pairs(self, model: Any, pairs: set[tuple[int, int]]) -> set[tuple[int, int]]:
-        """Which (account, user) pairs have a row in a table keyed by them (blocks, follows): looked up by
-        user, whose index is selective, and filtered here (a tuple IN costs more to build than to run)."""
-        if not pairs:
-            return set()
-        table = model.__table__
-        found = self.session.execute(select(table.c.account_id, table.c.user_id).where(
-            table.c.user_id.in_({user_id for _, user_id in pairs})))
-        return {(account_id, user_id) for account_id, user_id in found if (account_id, user_id) in pairs}
-
     def _select_conversations(self, pairs: set[tuple[int, int]]) -> None:
         # By citizen (a citizen has few conversations), filtered to the batch's pairs; locked for this
         # transaction on PostgreSQL, in id order (SQLite's writer holds the whole database). Driver-level,
@@ -280,7 +262,7 @@ class _Batch:
             elif draft.sender == "welcome" or (draft.sender == "staff" and pair in following):
                 new[pair] = "waiting"
         if new:
-            statement = _insert(self.session)(CONVERSATIONS).on_conflict_do_nothing(
+            statement = dialect_insert(self.session)(CONVERSATIONS).on_conflict_do_nothing(
                 index_elements=["account_id", "citizen_id"])
             self.session.execute(statement, [
                 {"account_id": account_id, "citizen_id": citizen_id, "state": state, "created_at": self.now}
@@ -436,7 +418,7 @@ class _Batch:
     def _write_counts(self) -> None:
         if not self.counts:
             return
-        statement = _insert(self.session)(DAILY)
+        statement = dialect_insert(self.session)(DAILY)
         statement = statement.on_conflict_do_update(
             index_elements=["account_id", "day"],
             set_={name: DAILY.c[name] + statement.excluded[name] for name in _COUNTERS})

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from loa.db.base import utcnow
+from loa.db.raw import dialect_insert
 from loa.domains.accounts import service as accounts
 from loa.domains.accounts.models import Account
 from loa.domains.follows.models import Follow, FollowerBlock, FollowerTag
@@ -38,12 +38,32 @@ FOLLOWER_STAFF = ("owner", "admin", "editor", "agent")
 MAX_TAGS_PER_FOLLOWER = 20
 
 
-def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
-    return sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
-
 
 async def is_blocked(session: AsyncSession, account_id: int, user_id: int) -> bool:
     return await session.get(FollowerBlock, (account_id, user_id)) is not None
+
+
+Pair = tuple[int, int]  # (account id, user id)
+
+
+def blocked_pairs(session: Session, pairs: set[Pair]) -> set[Pair]:
+    """Which of these (account, user) pairs are blocks: one query for a batch (the message writer's, in its
+    synchronous transaction)."""
+    return _pairs_with_rows(session, FollowerBlock, pairs)
+
+
+def following_pairs(session: Session, pairs: set[Pair]) -> set[Pair]:
+    """Which of these (account, user) pairs are follows (as `blocked_pairs`)."""
+    return _pairs_with_rows(session, Follow, pairs)
+
+
+def _pairs_with_rows(session: Session, model: type[Follow] | type[FollowerBlock], pairs: set[Pair]) -> set[Pair]:
+    # Looked up by user, whose index is selective, and filtered here: a tuple IN costs more to build than to run.
+    if not pairs:
+        return set()
+    found = session.execute(select(model.account_id, model.user_id).where(
+        model.user_id.in_({user_id for _, user_id in pairs})))
+    return {(account_id, user_id) for account_id, user_id in found if (account_id, user_id) in pairs}
 
 
 async def follow(session: AsyncSession, *, user: User, account_id: int) -> Follow:
@@ -52,7 +72,7 @@ async def follow(session: AsyncSession, *, user: User, account_id: int) -> Follo
     if await is_blocked(session, account_id, user.id):
         raise Forbidden("Tài khoản này đã chặn bạn / This account has blocked you", code="blocked")
     statement = (
-        _insert(session)(Follow)
+        dialect_insert(session)(Follow)
         .values(account_id=account.id, user_id=user.id, commune_code=user.home_commune_code,
                 created_at=utcnow())
         .on_conflict_do_nothing()

@@ -18,7 +18,7 @@ from loa.kit.auth import require_user
 from loa.kit.errors import NotFound
 from loa.kit.images import MAX_UPLOAD_BYTES, TooLarge, clean_image
 from loa.kit.sessions import read_session
-from loa.kit.storage import LocalMediaStorage, MediaStorage, is_private
+from loa.kit.storage import MediaStorage, is_private, media_storage
 
 router = APIRouter(tags=["media"])
 files = APIRouter()
@@ -35,7 +35,7 @@ class UploadedImage(BaseModel):
 
 
 def storage(request: Request) -> MediaStorage:
-    return LocalMediaStorage(request.app.state.runtime.settings.data_dir / "media")
+    return media_storage(request.app.state.runtime.settings)
 
 
 @router.post("/accounts/{account_id}/media/images", response_model=UploadedImage, status_code=201,

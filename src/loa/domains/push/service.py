@@ -22,11 +22,10 @@ from zoneinfo import ZoneInfo
 import structlog
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import ColumnElement, and_, delete, exists, false, func, insert, or_, select, true, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loa.db.base import utcnow
+from loa.db.raw import dialect_insert
 from loa.domains.accounts import service as accounts
 from loa.domains.broadcasts.models import Broadcast, BroadcastStats
 from loa.domains.follows import service as follows
@@ -55,9 +54,6 @@ TRANSIENT_RETRY_DELAY = 1.0
 SEND_JOB = "push.send_batch"
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
-
-def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
-    return sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
 
 
 # ---- devices ---------------------------------------------------------------------------------------
@@ -118,7 +114,7 @@ async def subscribe(session: AsyncSession, *, user: User, endpoint: str, p256dh:
     validate_keys(p256dh, auth)
     values: dict[str, Any] = {"user_id": user.id, "p256dh": p256dh, "auth": auth,
                               "user_agent": (user_agent or "")[:300] or None, "failures": 0}
-    statement = (_insert(session)(PushSubscription)
+    statement = (dialect_insert(session)(PushSubscription)
                  .values(endpoint=endpoint, created_at=utcnow(), **values)
                  .on_conflict_do_update(index_elements=[PushSubscription.endpoint], set_=values))
     await session.execute(statement)
@@ -168,7 +164,7 @@ async def set_quiet_hours(session: AsyncSession, *, user: User, quiet_from: str 
         if quiet_from == quiet_until:
             raise Invalid("Giờ bắt đầu và kết thúc phải khác nhau / Start and end must differ",
                           code="invalid_quiet_hours")
-    statement = (_insert(session)(PushPreference)
+    statement = (dialect_insert(session)(PushPreference)
                  .values(user_id=user.id, quiet_from=quiet_from, quiet_until=quiet_until)
                  .on_conflict_do_update(index_elements=[PushPreference.user_id],
                                         set_={"quiet_from": quiet_from, "quiet_until": quiet_until}))
@@ -306,7 +302,7 @@ async def plan_push(session: AsyncSession, broadcast: Broadcast) -> int:
 
 
 async def _add_planned(session: AsyncSession, broadcast_id: int, planned: int) -> None:
-    await session.execute(_insert(session)(BroadcastStats).values(broadcast_id=broadcast_id, targeted=0,
+    await session.execute(dialect_insert(session)(BroadcastStats).values(broadcast_id=broadcast_id, targeted=0,
                                                                   pushes_planned=0, pushes_sent=0,
                                                                   pushes_failed=0, reads=0)
                           .on_conflict_do_nothing())

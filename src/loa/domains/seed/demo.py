@@ -18,9 +18,9 @@ from loa.domains.accounts import service as accounts
 from loa.domains.accounts.models import Account
 from loa.domains.agencies import service as agencies
 from loa.domains.conversations import automation
-from loa.domains.conversations import service as _registers_welcome_on_follow  # noqa: F401
+from loa.domains.conversations import service as conversations  # also: the welcome message on follow
+from loa.domains.conversations.automation import AutomationSettingsIn, KeywordRuleIn, OfficeHoursIn, OfficeRange
 from loa.domains.conversations.content import Content, text_content
-from loa.domains.conversations.models import AutomationSettings, CannedReply, KeywordRuleRow
 from loa.domains.conversations.writer import Draft, store_batch
 from loa.domains.follows import service as follows
 from loa.domains.people import service as people
@@ -228,29 +228,31 @@ async def seed_demo(session: AsyncSession) -> list[Staff]:
 
 async def _automation(session: AsyncSession, created: dict[str, Account], users: dict[str, User]) -> None:
     """Phường Ba Đình answers by itself: a welcome, keyword answers and canned replies for its agent."""
-    account = created["ubnd-badinh"]
-    session.add(AutomationSettings(
-        account_id=account.id, welcome_enabled=True,
+    account_id = created["ubnd-badinh"].id
+    owner, agent = users["badinh@loa.example"], users["tiepdan.badinh@loa.example"]
+    await conversations.set_automation(session, actor=owner, account_id=account_id, settings=AutomationSettingsIn(
+        welcome_enabled=True,
         welcome_text="UBND Phường Ba Đình cảm ơn bạn đã quan tâm. Bạn có thể nhắn tin, gửi ảnh hoặc vị trí để "
                      "hỏi thủ tục hoặc phản ánh; cán bộ tiếp dân trả lời trong giờ hành chính.",
         out_of_hours_enabled=True, out_of_hours_text=automation.DEFAULT_OUT_OF_HOURS_TEXT,
-        office_hours=automation.office_hours_to_json(automation.DEFAULT_OFFICE_HOURS)))
-    session.add_all([
-        KeywordRuleRow(account_id=account.id, priority=10, keywords=["tạm trú", "tạm vắng"], match="contains",
-                       reply="Đăng ký tạm trú: nộp trực tuyến trên Cổng dịch vụ công quốc gia hoặc tại bộ phận một "
-                             "cửa của phường, mang theo căn cước và giấy tờ chứng minh chỗ ở hợp pháp."),
-        KeywordRuleRow(account_id=account.id, priority=20, keywords=["giờ làm việc", "lịch tiếp dân"],
-                       match="contains",
-                       reply="Bộ phận một cửa làm việc sáng 7:30–11:30, chiều 13:30–17:00 từ thứ Hai đến thứ Sáu."),
-    ])
-    agent = users["tiepdan.badinh@loa.example"]
-    session.add_all([
-        CannedReply(account_id=account.id, title="Chào hỏi", created_by=agent.id,
-                    text="Chào anh/chị, cán bộ tiếp dân Phường Ba Đình xin trả lời như sau:"),
-        CannedReply(account_id=account.id, title="Hẹn làm việc trực tiếp", created_by=agent.id,
-                    text="Mời anh/chị mang căn cước đến bộ phận một cửa, số 14 Đội Cấn, trong giờ hành chính."),
-    ])
-    await session.flush()
+        office_hours=OfficeHoursIn(days={day: [OfficeRange(start="07:30", end="11:30"),
+                                               OfficeRange(start="13:30", end="17:00")]
+                                         for day in automation.WEEKDAYS[:5]})))
+    for priority, keywords, reply in (
+        (10, ["tạm trú", "tạm vắng"],
+         "Đăng ký tạm trú: nộp trực tuyến trên Cổng dịch vụ công quốc gia hoặc tại bộ phận một cửa của phường, "
+         "mang theo căn cước và giấy tờ chứng minh chỗ ở hợp pháp."),
+        (20, ["giờ làm việc", "lịch tiếp dân"],
+         "Bộ phận một cửa làm việc sáng 7:30–11:30, chiều 13:30–17:00 từ thứ Hai đến thứ Sáu."),
+    ):
+        await conversations.create_rule(session, actor=owner, account_id=account_id,
+                                        rule=KeywordRuleIn(priority=priority, keywords=keywords, reply=reply))
+    for title, text in (
+        ("Chào hỏi", "Chào anh/chị, cán bộ tiếp dân Phường Ba Đình xin trả lời như sau:"),
+        ("Hẹn làm việc trực tiếp",
+         "Mời anh/chị mang căn cước đến bộ phận một cửa, số 14 Đội Cấn, trong giờ hành chính."),
+    ):
+        await conversations.create_canned(session, actor=agent, account_id=account_id, title=title, text=text)
 
 
 async def _conversations(session: AsyncSession, created: dict[str, Account], users: dict[str, User],
