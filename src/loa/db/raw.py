@@ -14,16 +14,26 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import Column, Table
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import sqltypes
+
+_PG = postgresql.dialect()
 
 
 def dialect_insert(session: Session | AsyncSession) -> Any:
     """`insert` of the session's dialect, for `on_conflict_do_nothing` / `on_conflict_do_update` (SQLite and
     PostgreSQL spell upserts alike)."""
-    return sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+    return insert_of(session.get_bind().dialect.name)
+
+
+def insert_of(dialect: str) -> Any:
+    """`insert` of a dialect by name (as `dialect_insert`)."""
+    return sqlite_insert if dialect == "sqlite" else pg_insert
 
 
 def dialect_of(session: Session) -> str:
@@ -34,51 +44,88 @@ def _marks(dialect: str, count: int, start: int = 1) -> list[str]:
     return ["?"] * count if dialect == "sqlite" else [f"${n}" for n in range(start, start + count)]
 
 
+def _array_type(column: Column[Any]) -> tuple[str, bool]:
+    """The PostgreSQL array type a column's values travel in, and whether they are JSON sent as text."""
+    if isinstance(column.type, sqltypes.JSON):
+        return "TEXT[]", True
+    return f"{column.type.compile(dialect=_PG)}[]", False
+
+
+# From this many rows, PostgreSQL gets one statement over arrays rather than one execution per row.
+ARRAYS_FROM = 32
+
+
 @dataclass(frozen=True)
 class RawWrite:
-    """One INSERT or UPDATE, as driver SQL for each dialect."""
+    """One INSERT or UPDATE of many rows, as driver SQL for each dialect. SQLite runs it per row
+    (`executemany`, all in C). PostgreSQL runs a few rows the same way (asyncpg pipelines them) and many as
+    one statement over one array per column (`unnest`): executing once per row costs the server more than
+    the rows themselves (measured: half the time for a batch of 250 messages, a third more for a batch of 4).
+    """
 
-    sqlite: str
-    postgresql: str
-
-    @classmethod
-    def insert(cls, table: str, columns: Sequence[str]) -> RawWrite:
-        def sql(dialect: str) -> str:
-            # Table and column names are the caller's constants, never input.
-            marks = ", ".join(_marks(dialect, len(columns)))
-            return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
-
-        return cls(sql("sqlite"), sql("postgresql"))
+    sqlite: str  # per row, also PostgreSQL's for a few rows
+    postgresql: str  # per row
+    postgresql_arrays: str  # all rows at once
 
     @classmethod
-    def update(cls, table: str, columns: Sequence[str], key: str = "id") -> RawWrite:
+    def insert(cls, table: Table, columns: Sequence[str]) -> RawWrite:
+        # Table and column names are the caller's constants, never input.
+        names = ", ".join(columns)
+        head = f"INSERT INTO {table.name} ({names}) VALUES "  # noqa: S608
+        arrays, picked = _unnest(table, columns)
+        return cls(head + f"({', '.join(_marks('sqlite', len(columns)))})",
+                   head + f"({', '.join(_marks('postgresql', len(columns)))})",
+                   f"INSERT INTO {table.name} ({names}) SELECT {picked} FROM {arrays}")  # noqa: S608
+
+    @classmethod
+    def update(cls, table: Table, columns: Sequence[str], key: str = "id") -> RawWrite:
         """`UPDATE table SET columns… WHERE key = …`: each row is the columns' values, then the key's."""
 
-        def sql(dialect: str) -> str:
+        def per_row(dialect: str) -> str:
             marks = _marks(dialect, len(columns) + 1)
             assignments = ", ".join(f"{column} = {mark}" for column, mark in zip(columns, marks, strict=False))
-            return f"UPDATE {table} SET {assignments} WHERE {key} = {marks[-1]}"  # noqa: S608
+            return f"UPDATE {table.name} SET {assignments} WHERE {key} = {marks[-1]}"  # noqa: S608
 
-        return cls(sql("sqlite"), sql("postgresql"))
+        arrays, _ = _unnest(table, (*columns, key))
+        assignments = ", ".join(f"{column} = {_picked(table, column)}" for column in columns)
+        return cls(per_row("sqlite"), per_row("postgresql"),
+                   f"UPDATE {table.name} SET {assignments} FROM {arrays} "  # noqa: S608
+                   f"WHERE {table.name}.{key} = v.{key}")
 
     def executemany(self, session: Session, rows: Sequence[tuple[Any, ...]]) -> None:
         """In the session's transaction (a synchronous session: on an async one, inside `run_sync`)."""
         if not rows:
             return
         connection = session.connection()
-        sql = self.sqlite if connection.dialect.name == "sqlite" else self.postgresql
-        connection.exec_driver_sql(sql, list(rows))
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql(self.sqlite, list(rows))
+        elif len(rows) < ARRAYS_FROM:
+            connection.exec_driver_sql(self.postgresql, list(rows))
+        else:
+            columns = tuple(list(values) for values in zip(*rows, strict=True))
+            connection.exec_driver_sql(self.postgresql_arrays, columns)
+
+
+def _unnest(table: Table, columns: Sequence[str]) -> tuple[str, str]:
+    """`unnest($1::type[], …) AS v(columns…)`, and the select list reading its columns as the table's."""
+    casts = ", ".join(f"${n}::{_array_type(table.c[column])[0]}" for n, column in enumerate(columns, start=1))
+    return (f"unnest({casts}) AS v({', '.join(columns)})",
+            ", ".join(_picked(table, column) for column in columns))
+
+
+def _picked(table: Table, column: str) -> str:
+    return f"v.{column}::JSONB" if _array_type(table.c[column])[1] else f"v.{column}"
 
 
 @dataclass(frozen=True)
 class RawSelect:
-    """`SELECT columns FROM table WHERE where_in IN (…) ORDER BY order_by [FOR UPDATE]`, rows as tuples of
+    """`SELECT columns FROM table WHERE where_in IN (…) [ORDER BY order_by] [FOR UPDATE]`, rows as tuples of
     driver values (read them with `Values`)."""
 
     table: str
     columns: Sequence[str]
     where_in: str
-    order_by: str
+    order_by: str | None = None
     lock: bool = False  # FOR UPDATE on PostgreSQL (SQLite's writer holds the whole database anyway)
 
     def fetch(self, session: Session, keys: Sequence[Any]) -> list[tuple[Any, ...]]:
@@ -87,7 +134,9 @@ class RawSelect:
         connection = session.connection()
         dialect = connection.dialect.name
         sql = (f"SELECT {', '.join(self.columns)} FROM {self.table} "  # noqa: S608 - names are constants
-               f"WHERE {self.where_in} IN ({', '.join(_marks(dialect, len(keys)))}) ORDER BY {self.order_by}")
+               f"WHERE {self.where_in} IN ({', '.join(_marks(dialect, len(keys)))})")
+        if self.order_by:
+            sql += f" ORDER BY {self.order_by}"
         if self.lock and dialect != "sqlite":
             sql += " FOR UPDATE"
         return [tuple(row) for row in connection.exec_driver_sql(sql, tuple(keys))]
@@ -100,7 +149,9 @@ class Values:
 
     def __init__(self, dialect: str) -> None:
         self.sqlite = dialect == "sqlite"
-        self._times: dict[datetime, str] = {}  # a batch stamps most rows with a few moments
+        # A batch stamps most rows with a few moments, and reads rows the previous batches stamped.
+        self._times: dict[datetime, str] = {}
+        self._read: dict[str, datetime] = {}
 
     def time(self, value: datetime | None) -> Any:
         if value is None or not self.sqlite:
@@ -114,7 +165,10 @@ class Values:
         """A stored UTC time as an aware datetime (SQLite gives back the text `time` wrote)."""
         if value is None or not self.sqlite:
             return value
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+        moment = self._read.get(value)
+        if moment is None:
+            moment = self._read[value] = datetime.fromisoformat(value).replace(tzinfo=UTC)
+        return moment
 
     @staticmethod
     def json(value: Any) -> str | None:

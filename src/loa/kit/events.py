@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Iterable
 from typing import Any, Protocol
 
+import orjson
 import structlog
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
@@ -68,7 +68,9 @@ class Subscription:
 
 
 def encode(payload: dict[str, Any]) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    """Compact UTF-8 JSON (never a raw newline, so one SSE `data:` line carries it). orjson: every stored
+    message publishes two events, and the standard encoder was a sixth of a message's cost."""
+    return orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME)
 
 
 class MemoryEventBus:
@@ -88,7 +90,7 @@ class MemoryEventBus:
         subscribers = self._subscribers.get(channel)
         if not subscribers:
             return
-        data = json.loads(encoded)
+        data = orjson.loads(encoded)
         for subscription in list(subscribers):
             subscription.deliver(channel, data)
 
@@ -241,7 +243,7 @@ class RedisEventBus:
         if not subscribers:
             return
         try:
-            payload = json.loads(message["data"])
+            payload = orjson.loads(message["data"])
         except ValueError:
             log.warning("event is not JSON; ignored", channel=key)
             return

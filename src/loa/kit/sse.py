@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import types
 from collections.abc import Awaitable, Callable, Collection, Coroutine, Generator, Sequence
 from typing import Any
@@ -39,7 +38,7 @@ from starlette.applications import Starlette
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from loa.kit.events import EventBus
+from loa.kit.events import EventBus, encode
 
 log = structlog.get_logger(__name__)
 
@@ -69,15 +68,10 @@ def replay_source(kind: str) -> Callable[[RuntimeReplayFn], RuntimeReplayFn]:
 # --- frames and cursors ---------------------------------------------------------------------------------
 
 
-def _json(payload: dict[str, Any]) -> bytes:
-    # Compact JSON never holds a raw newline, so one `data:` line carries it.
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-
-
 def event_body(event_type: str, payload: dict[str, Any]) -> bytes:
     """The part of a frame after its `id:` line."""
     clean = event_type.replace("\n", " ").replace("\r", " ")
-    return b"event: " + clean.encode() + b"\ndata: " + _json(payload) + b"\n\n"
+    return b"event: " + clean.encode() + b"\ndata: " + encode(payload) + b"\n\n"
 
 
 def format_cursor(cursor: dict[str, int]) -> str:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from loa.db.base import utcnow
+from loa.db.raw import RawSelect
 from loa.domains.accounts.kinds import NATIONAL_KINDS
 from loa.domains.accounts.models import (
     ACCOUNT_KINDS,
@@ -120,9 +121,13 @@ async def get_account(session: AsyncSession, account_id: int) -> Account:
     return account
 
 
+_SELECT_ACCOUNT_IDS = RawSelect("accounts", ("id",), where_in="id")
+
+
 def existing_account_ids(session: Session, account_ids: set[int]) -> set[int]:
-    """Which of these accounts exist: one query for a batch (the message writer's synchronous transaction)."""
-    return set(session.scalars(select(Account.id).where(Account.id.in_(account_ids))).all())
+    """Which of these accounts exist: one query for a batch (the message writer's synchronous transaction;
+    driver-level, as the writer's own statements)."""
+    return {row[0] for row in _SELECT_ACCOUNT_IDS.fetch(session, sorted(account_ids))}
 
 
 async def get_account_by_handle(session: AsyncSession, handle: str) -> Account:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 ATTACHMENT_PATH = "/api/v1/messages/{id}/attachment"
@@ -24,6 +25,7 @@ def chat_channel(citizen_id: int) -> str:
     return f"chat:{citizen_id}"
 
 
+@lru_cache(maxsize=1024)  # a batch of messages shares one moment
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 

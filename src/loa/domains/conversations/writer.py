@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -29,13 +30,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from loa.db.base import utcnow
 from loa.db.engine import create_sync_sqlite_engine
-from loa.db.raw import RawSelect, RawWrite, Values, dialect_insert, dialect_of
+from loa.db.raw import RawSelect, RawWrite, Values, dialect_insert, dialect_of, insert_of
 from loa.domains.accounts import service as accounts
 from loa.domains.conversations import automation
 from loa.domains.conversations.content import Content
 from loa.domains.conversations.models import (
     AutomationSettings,
     Conversation,
+    ConversationLabel,
     KeywordRuleRow,
     Message,
     MessageDailyCount,
@@ -78,11 +80,11 @@ _TIMES = frozenset({"last_message_at", "last_inbound_at", "awaiting_since", "las
 _MESSAGE_COLUMNS = ("id", "conversation_id", "account_id", "direction", "kind", "text", "text_folded", "attachment",
                     "latitude", "longitude", "commune_code", "url", "sent_by", "auto", "client_ref", "created_at")
 # Driver-level statements (see loa.db.raw): this is the path whose rate the platform is measured by.
-INSERT_MESSAGE = RawWrite.insert("messages", _MESSAGE_COLUMNS)
-UPDATE_CONVERSATION = RawWrite.update("conversations", _MUTABLE)
+INSERT_MESSAGE = RawWrite.insert(MESSAGES, _MESSAGE_COLUMNS)
+UPDATE_CONVERSATION = RawWrite.update(CONVERSATIONS, _MUTABLE)
 SELECT_CONVERSATIONS = RawSelect("conversations", _LOADED, where_in="citizen_id", order_by="id", lock=True)
 # Labels carry their conversation's inbox sort key (an index lookup per conversation without labels).
-UPDATE_LABEL_KEYS = RawWrite.update("conversation_labels", ("state", "has_unread", "last_message_id"),
+UPDATE_LABEL_KEYS = RawWrite.update(ConversationLabel.__table__, ("state", "has_unread", "last_message_id"),
                                     key="conversation_id")
 _STATE, _HAS_UNREAD, _LAST = (_MUTABLE.index(name) for name in ("state", "has_unread", "last_message_id"))
 _NO_RULES = automation.compile_rules(())
@@ -418,11 +420,7 @@ class _Batch:
     def _write_counts(self) -> None:
         if not self.counts:
             return
-        statement = dialect_insert(self.session)(DAILY)
-        statement = statement.on_conflict_do_update(
-            index_elements=["account_id", "day"],
-            set_={name: DAILY.c[name] + statement.excluded[name] for name in _COUNTERS})
-        self.session.execute(statement, [
+        self.session.execute(_count_upsert(dialect_of(self.session)), [
             {"account_id": account_id, "day": self.day, **counts}
             for account_id, counts in sorted(self.counts.items())])
 
@@ -437,6 +435,15 @@ class _Batch:
             published.append((inbox_channel(account_id), event))
             published.append((chat_channel(citizen_id), citizen_event(event)))
         return published
+
+
+@cache
+def _count_upsert(dialect: str) -> Any:
+    """Adds a batch's counts to the account's day (built once per dialect: building cost more than running)."""
+    statement = insert_of(dialect)(DAILY)
+    return statement.on_conflict_do_update(
+        index_elements=["account_id", "day"],
+        set_={name: DAILY.c[name] + statement.excluded[name] for name in _COUNTERS})
 
 
 def settings_from_row(row: Any) -> automation.AutomationSettings:
