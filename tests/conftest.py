@@ -27,7 +27,7 @@ from loa.runtime import Runtime
 from loa.settings import Settings
 
 # Tables the migrations or the reference loader fill once; tests never change them.
-REFERENCE_TABLES = {"alembic_version", "admin_units", "admin_unit_conversions"}
+REFERENCE_TABLES = {"alembic_version", "admin_units", "admin_unit_conversions", "report_categories"}
 
 
 def test_target() -> str:

@@ -29,8 +29,9 @@ def api_routers() -> list[APIRouter]:
     from loa.domains.media.api import router as media
     from loa.domains.people.api import router as people
     from loa.domains.push.api import router as push
+    from loa.domains.reports.api import router as reports
 
-    return [people, accounts, follows, broadcasts, conversations, media, agencies, geo, live, push]
+    return [people, accounts, follows, broadcasts, conversations, reports, media, agencies, geo, live, push]
 
 
 def page_routers() -> list[APIRouter]:
