@@ -113,6 +113,7 @@ def upgrade() -> None:
     sa.Column('category_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('reporter_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('reporter_contact', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
     sa.Column('status', sa.String(length=12), nullable=False),
     sa.Column('open', sa.Boolean(), nullable=False),
     sa.Column('title', sa.String(length=200), nullable=False),

@@ -142,6 +142,8 @@ class Report(Base):
     category_id: Mapped[int] = mapped_column(ForeignKey("report_categories.id"))
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     reporter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # How to reach a reporter without an account here (a report sent by another system): staff only.
+    reporter_contact: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
     status: Mapped[str] = mapped_column(String(12), default="submitted")
     # True while the status is not finished (the nearby index covers open reports only).
     open: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -263,7 +263,7 @@ async def submit(runtime: Runtime, *, reporter: User | None, category_code: str,
                  longitude: float | None = None, address: str | None = None, commune_code: str | None = None,
                  occurred_at: datetime | None = None, public: bool = True, title: str = "",
                  photos: Sequence[Photo] = (), source: str = "app", storage: MediaStorage | None = None,
-                 now: datetime | None = None) -> Report:
+                 reporter_contact: dict[str, str] | None = None, now: datetime | None = None) -> Report:
     """A new report, routed and given its deadline; nothing is stored if anything is wrong."""
     now = now or utcnow()
     description = _check_description(description)
@@ -288,7 +288,8 @@ async def submit(runtime: Runtime, *, reporter: User | None, category_code: str,
         title = clean_line(title)[:200] or description.split("\n", 1)[0][:120]
         report = Report(
             code=code, category_id=category.id, account_id=account.id,
-            reporter_id=reporter.id if reporter else None, status="submitted", open=True, title=title,
+            reporter_id=reporter.id if reporter else None, reporter_contact=reporter_contact or None,
+            status="submitted", open=True, title=title,
             description=description, search_folded=fold(f"{code} {title} {description} {place.address}"),
             fields=cleaned, latitude=place.latitude, longitude=place.longitude,
             cell=geo_cell(place.latitude, place.longitude) if place.latitude is not None
