@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, Table
+from sqlalchemy import Column, Table, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -173,3 +173,21 @@ class Values:
     @staticmethod
     def json(value: Any) -> str | None:
         return None if value is None else json.dumps(value)
+
+
+def allocate_ids(session: Session, table: str, count: int) -> list[int]:
+    """`count` new ids of a table's own sequence, so that rows can be inserted with `executemany` (no
+    RETURNING, which SQLite would run row by row). SQLite: the writing transaction holds the database lock,
+    so the next ids are ours (the table must be AUTOINCREMENT, as every such table here is); PostgreSQL: taken
+    from the id column's sequence."""
+    if count == 0:
+        return []
+    # Table names are the caller's constants, never input.
+    if session.get_bind().dialect.name == "sqlite":
+        base = int(session.scalar(text(
+            f"SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = '{table}'), 0), "  # noqa: S608
+            f"coalesce((SELECT max(id) FROM {table}), 0))")) or 0)
+        return list(range(base + 1, base + count + 1))
+    rows = session.execute(text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "  # noqa: S608
+                                "FROM generate_series(1, :count)"), {"count": count})
+    return sorted(row[0] for row in rows)

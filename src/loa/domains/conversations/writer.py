@@ -1,12 +1,8 @@
-"""Storing messages: many senders, one writer, one transaction per batch (group commit).
+"""Storing messages: many senders, one writer, one transaction per batch (group commit, `kit.groupcommit`).
 
-A transaction per message would hold the database to a small fraction of its own insert rate (the
-ORM, the round trips, SQLite's single writer). Senders hand their message to this process's
-`MessageWriter` and wait; the writer takes everything that queued while the previous batch was
-committing and stores it in one transaction: conversations looked up (and created) with one query,
-messages and live events inserted with `executemany`, conversation counters and the daily counts
-updated once per row, then one commit. Each sender is answered when its batch has committed, and the
-batch's events are published in order.
+A batch: conversations looked up (and created) with one query, messages inserted with `executemany`,
+conversation counters and the daily counts updated once per row, then one commit. Each sender is answered
+when its batch has committed, and the batch's events are published in order.
 
 `store_batch` does the database work on any session; the welcome message on follow runs it inside the
 follow's own transaction.
@@ -14,22 +10,17 @@ follow's own transaction.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-import structlog
 from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from loa.db.base import utcnow
-from loa.db.engine import create_sync_sqlite_engine
 from loa.db.raw import RawSelect, RawWrite, Values, dialect_insert, dialect_of, insert_of
 from loa.domains.accounts import service as accounts
 from loa.domains.conversations import automation
@@ -53,11 +44,10 @@ from loa.domains.conversations.views import (
 )
 from loa.domains.follows import service as follows
 from loa.kit.errors import AppError, Forbidden, NotFound
+from loa.kit.groupcommit import Batch, GroupCommitWriter
 
 if TYPE_CHECKING:
     from loa.runtime import Runtime
-
-log = structlog.get_logger(__name__)
 
 CONVERSATIONS = Conversation.__table__
 MESSAGES = Message.__table__
@@ -115,12 +105,6 @@ class Stored:
 
     def view(self, *, staff: bool) -> dict[str, Any]:
         return message_view(self.row, sent_by_name=self.sent_by_name, staff=staff)
-
-
-@dataclass
-class BatchResult:
-    results: list[Stored | AppError]
-    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
 def vn_day(moment: datetime) -> date:
@@ -181,7 +165,7 @@ class _Batch:
         self.planned: list[_Planned] = []
         self.counts: dict[int, dict[str, int]] = {}
 
-    def run(self) -> BatchResult:
+    def run(self) -> Batch[Stored]:
         existing = accounts.existing_account_ids(self.session, {d.account_id for d in self.drafts})
         for index, draft in enumerate(self.drafts):
             if draft.account_id not in existing:
@@ -230,7 +214,7 @@ class _Batch:
         events = self._events(rows)
         results = [result for result in self.results if result is not None]
         assert len(results) == len(self.drafts)
-        return BatchResult(results, events)
+        return Batch(results, events)
 
     def _select_conversations(self, pairs: set[tuple[int, int]]) -> None:
         # By citizen (a citizen has few conversations), filtered to the batch's pairs; locked for this
@@ -454,7 +438,7 @@ def settings_from_row(row: Any) -> automation.AutomationSettings:
         else automation.DEFAULT_OFFICE_HOURS)
 
 
-def store_batch_sync(session: Session, drafts: Sequence[Draft], now: datetime | None = None) -> BatchResult:
+def store_batch_sync(session: Session, drafts: Sequence[Draft], now: datetime | None = None) -> Batch[Stored]:
     """Store `drafts` in the session's transaction (not committed here). `results` has one entry per
     draft, in order: the stored message, or the error that refused it; `events` are to be published
     after the commit, in order. Plain synchronous code: the writer runs it on SQLite in its own thread with
@@ -462,7 +446,7 @@ def store_batch_sync(session: Session, drafts: Sequence[Draft], now: datetime | 
     return _Batch(session, drafts, now or utcnow()).run()
 
 
-async def store_batch(session: AsyncSession, drafts: Sequence[Draft], now: datetime | None = None) -> BatchResult:
+async def store_batch(session: AsyncSession, drafts: Sequence[Draft], now: datetime | None = None) -> Batch[Stored]:
     """`store_batch_sync` in an async session's transaction (the welcome message of a follow)."""
     return await session.run_sync(store_batch_sync, drafts, now)
 
@@ -470,138 +454,8 @@ async def store_batch(session: AsyncSession, drafts: Sequence[Draft], now: datet
 # --- the writer ---------------------------------------------------------------------------------------
 
 
-class WriterClosed(AppError):
-    status_code = 503
-    code = "unavailable"
+class MessageWriter(GroupCommitWriter[Draft, Stored]):
+    """This process's group-commit writer of messages (one per runtime)."""
 
-
-class MessageWriter:
-    """This process's group-commit writer (one per runtime)."""
-
-    def __init__(self, runtime: Runtime, *, max_batch: int = MAX_BATCH) -> None:
-        self.runtime = runtime
-        self.max_batch = max_batch
-        self._queue: list[tuple[Draft, asyncio.Future[Stored]]] = []
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._closed = False
-        self._sqlite = _SqliteWriter(runtime.database_url) if runtime.is_sqlite else None
-        self._to_publish: asyncio.Queue[list[tuple[str, dict[str, Any]]]] = asyncio.Queue()
-        self._publisher: asyncio.Task[None] | None = None
-
-    async def submit(self, draft: Draft) -> Stored:
-        """Store one message; returns once its batch has committed (raises the error that refused it)."""
-        if self._closed:
-            raise WriterClosed("Máy chủ đang dừng, vui lòng gửi lại / The server is stopping, please send again")
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="loa-message-writer")
-        future: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
-        self._queue.append((draft, future))
-        self._wake.set()
-        return await future
-
-    async def _run(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._queue:
-                batch, self._queue = self._queue[:self.max_batch], self._queue[self.max_batch:]
-                await self._store(batch)
-            if self._closed:
-                return
-
-    async def _store(self, batch: list[tuple[Draft, asyncio.Future[Stored]]]) -> None:
-        try:
-            result = await self._commit([draft for draft, _ in batch])
-        except IntegrityError:
-            # Something in the batch broke a constraint (an account or citizen deleted meanwhile): store
-            # each alone, so that one message cannot take the others down with it.
-            for item in batch:
-                await self._store_alone(item)
-            return
-        except Exception as exc:
-            log.exception("message batch failed", size=len(batch))
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
-            return
-        await self._answer(batch, result)
-
-    async def _store_alone(self, item: tuple[Draft, asyncio.Future[Stored]]) -> None:
-        draft, future = item
-        try:
-            result = await self._commit([draft])
-        except Exception as exc:
-            if not future.done():
-                future.set_exception(exc)
-            return
-        await self._answer([item], result)
-
-    async def _commit(self, drafts: list[Draft]) -> BatchResult:
-        if self._sqlite is not None:
-            return await asyncio.get_running_loop().run_in_executor(self._sqlite.thread, self._sqlite.commit, drafts)
-        async with self.runtime.session() as session:
-            result = await store_batch(session, drafts)
-            await session.commit()
-            return result
-
-    async def _answer(self, batch: list[tuple[Draft, asyncio.Future[Stored]]], result: BatchResult) -> None:
-        for (_, future), outcome in zip(batch, result.results, strict=True):
-            if future.done():
-                continue  # the sender went away; the message is stored all the same
-            if isinstance(outcome, AppError):
-                future.set_exception(outcome)
-            else:
-                future.set_result(outcome)
-        # Published by a task of its own, in batch order, while the next batch is being written.
-        if result.events:
-            if self._publisher is None:
-                self._publisher = asyncio.create_task(self._publish(), name="loa-message-events")
-            self._to_publish.put_nowait(result.events)
-
-    async def _publish(self) -> None:
-        bus = self.runtime.bus
-        while True:
-            events = await self._to_publish.get()
-            for channel, payload in events:
-                try:
-                    await bus.publish(channel, payload)
-                except Exception:  # stored is what counts: live pages catch up by replay
-                    log.warning("message event not published", channel=channel, exc_info=True)
-            self._to_publish.task_done()
-
-    async def close(self) -> None:
-        """Store what is queued, then stop."""
-        self._closed = True
-        if self._task is not None:
-            self._wake.set()
-            await self._task
-            self._task = None
-        if self._publisher is not None:
-            await self._to_publish.join()
-            self._publisher.cancel()
-            await asyncio.gather(self._publisher, return_exceptions=True)
-            self._publisher = None
-        if self._sqlite is not None:
-            await asyncio.to_thread(self._sqlite.close)
-
-
-class _SqliteWriter:
-    """SQLite's single writer, in a thread of its own with its own connection: a batch is one call into
-    the thread, its statements run back to back (through aiosqlite each would be a round trip between
-    threads)."""
-
-    def __init__(self, database_url: str) -> None:
-        self.engine = create_sync_sqlite_engine(database_url, autocheckpoint=False)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="loa-message-writer")
-
-    def commit(self, drafts: list[Draft]) -> BatchResult:
-        with self.sessions() as session:
-            result = store_batch_sync(session, drafts)
-            session.commit()
-            return result
-
-    def close(self) -> None:
-        self.thread.shutdown(wait=True)
-        self.engine.dispose()
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__(runtime, store_batch_sync, name="message")

@@ -287,6 +287,16 @@ async def _grid(session: AsyncSession, scheme: Scheme) -> CentroidGrid:
     return grid
 
 
+async def nearest_commune_code(session: AsyncSession, lat: float, lon: float) -> str:
+    """The code of the current commune whose centroid is nearest (as `nearest_commune`, without reading the
+    unit: once the centroids are in memory this costs no query)."""
+    check_point(lat, lon)
+    best = (await _grid(session, "current")).nearest(lat, lon)
+    if best is None:
+        raise NotFound("Chưa có dữ liệu vị trí xã/phường. (No commune positions loaded.)")
+    return best[1]
+
+
 async def nearest_commune(session: AsyncSession, lat: float, lon: float, *,
                           scheme: Scheme = "current") -> NearestCommune:
     """The commune whose centroid is nearest to (lat, lon): an approximation of "the commune this point

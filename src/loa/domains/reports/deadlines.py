@@ -22,12 +22,13 @@ async def calendar(session: AsyncSession, around: datetime) -> WorkCalendar:
     """The working calendar for deadlines starting near `around` (that year, the one before and two after),
     with the operators' changes as stored now (read each time: another process may have made them)."""
     changes = (await session.execute(select(CalendarDay.day, CalendarDay.kind))).all()
-    return _calendar(around.year, frozenset((day, kind) for day, kind in changes))
+    return calendar_for(around.year, frozenset((day, kind) for day, kind in changes))
 
 
 @lru_cache(maxsize=16)
-def _calendar(year: int, changes: frozenset[tuple[date, str]]) -> WorkCalendar:
-    # Building a year of holidays (lunar dates included) costs far more than a deadline: built once.
+def calendar_for(year: int, changes: frozenset[tuple[date, str]]) -> WorkCalendar:
+    """The calendar of deadlines starting in `year`, with these operator changes (day, kind). Building a
+    year of holidays (lunar dates included) costs far more than a deadline: built once."""
     return vietnam_calendar(
         range(year - 1, year + 3),
         extra_holidays=[day for day, kind in changes if kind == "holiday"],

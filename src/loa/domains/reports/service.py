@@ -8,18 +8,16 @@ anything outside the actor's accounts is "not found".
 
 from __future__ import annotations
 
-import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loa.db.base import utcnow
-from loa.db.raw import dialect_insert
 from loa.domains.accounts import service as accounts
 from loa.domains.accounts.models import Account
 from loa.domains.geo import service as geo
@@ -30,12 +28,18 @@ from loa.domains.reports.models import (
     RUNNING_STATUSES,
     Report,
     ReportCategory,
-    ReportCodeCounter,
     ReportEvent,
     ReportPhoto,
-    RoutingRule,
+)
+from loa.domains.reports.validation import (
+    MAX_DESCRIPTION,
+    check_description,
+    distance_m,
+    invalid,
+    neighbour_cells,
 )
 from loa.domains.reports.workflow import ACTIONS, HANDLERS, MANAGERS, Action
+from loa.domains.reports.writer import ReportDraft, ReportWriter, StoredPhoto
 from loa.kit.effects import publish_after_commit
 from loa.kit.errors import Conflict, Forbidden, Invalid, NotFound
 from loa.kit.images import clean_image, make_thumbnail
@@ -43,25 +47,16 @@ from loa.kit.pagination import cursor_int, decode_cursor, encode_cursor
 from loa.kit.sse import replay_source
 from loa.kit.storage import MediaStorage
 from loa.kit.text import clean_line, fold
-from loa.kit.worktime import VN
 
 if TYPE_CHECKING:
     from loa.runtime import Runtime
 
 NOT_FOUND = "Không tìm thấy phản ánh / Report not found"
-MAX_DESCRIPTION = 4000  # Open311's limit too
-MIN_DESCRIPTION = 10
 MAX_PHOTOS = 5
 REOPEN_WINDOW = timedelta(days=7)  # the citizen may disagree with an answer for this long
-CELL_DEGREES = 0.0025  # duplicate search grid: ≈ 280 m of latitude
 NEARBY_METRES = 250
 NEARBY_LIMIT = 5
-EARTH_METRES = 6_371_000
 REPLAY_PAGE = 200
-
-
-def invalid(field: str, message: str, code: str = "invalid") -> Invalid:
-    return Invalid(message, code=code, details=[{"field": field, "message": message}])
 
 
 # --- categories and routing ------------------------------------------------------------------------------
@@ -80,145 +75,7 @@ async def get_category(session: AsyncSession, code: str) -> ReportCategory:
     return category
 
 
-def clean_fields(category: ReportCategory, given: dict[str, Any] | None) -> dict[str, Any]:
-    """The category's extra fields, checked against their definitions: required ones present, list values
-    among the allowed keys, numbers numbers; unknown fields refused."""
-    given = dict(given or {})
-    known = {definition["code"]: definition for definition in category.fields}
-    for code in given:
-        if code not in known:
-            raise invalid(f"fields.{code}", f"Trường không thuộc loại phản ánh này / Unknown field: {code}",
-                          "unknown_field")
-    cleaned: dict[str, Any] = {}
-    for code, definition in known.items():
-        value = given.get(code)
-        if value is None or value == "" or value == []:
-            if definition.get("required"):
-                raise invalid(f"fields.{code}", f"Cần điền “{definition['label']}” / "
-                              f"“{definition['label_en']}” is required", "missing_field")
-            continue
-        cleaned[code] = _field_value(code, definition, value)
-    return cleaned
-
-
-def _field_value(code: str, definition: dict[str, Any], value: Any) -> Any:
-    datatype = definition["datatype"]
-    keys = {choice["key"] for choice in definition.get("values", [])}
-    wrong = invalid(f"fields.{code}", f"Giá trị không hợp lệ cho “{definition['label']}” / "
-                    f"Invalid value for “{definition['label_en']}”", "invalid_field")
-    if datatype == "singlevaluelist":
-        if not isinstance(value, str) or value not in keys:
-            raise wrong
-        return value
-    if datatype == "multivaluelist":
-        values = [value] if isinstance(value, str) else value
-        if not isinstance(values, list) or not values or any(v not in keys for v in values):
-            raise wrong
-        return sorted(set(values))
-    if datatype == "number":
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise wrong from None
-        if not math.isfinite(number):
-            raise wrong
-        return number
-    if datatype == "datetime":
-        try:
-            moment = datetime.fromisoformat(str(value))
-        except ValueError:
-            raise wrong from None
-        if moment.tzinfo is None:
-            raise wrong
-        return moment.isoformat()
-    if not isinstance(value, str | int | float):
-        raise wrong
-    text = clean_line(str(value)) if datatype == "string" else str(value).strip()
-    if len(text) > 500:
-        raise wrong
-    return text
-
-
-async def route(session: AsyncSession, category: ReportCategory, commune_code: str | None,
-                province_code: str | None) -> Account:
-    """The competent account: a routing rule of the category for the commune, else the province, else the
-    whole country; failing those the commune's People's Committee, then the province's."""
-    areas = [code for code in (commune_code, province_code, "") if code is not None]
-    rules = (await session.execute(select(RoutingRule.area_code, RoutingRule.account_id).where(
-        RoutingRule.category_id == category.id, RoutingRule.area_code.in_(areas))
-        .order_by(RoutingRule.priority, RoutingRule.id))).all()
-    for area in areas:
-        for area_code, account_id in rules:
-            if area_code == area:
-                account = await session.get(Account, account_id)
-                if account is not None:
-                    return account
-    for kind, column, code in (("commune_committee", Account.commune_code, commune_code),
-                               ("provincial_committee", Account.province_code, province_code)):
-        if code is None:
-            continue
-        account = await session.scalar(select(Account).where(Account.kind == kind, column == code)
-                                       .order_by(Account.verification_status != "verified", Account.id).limit(1))
-        if account is not None:
-            return account
-    raise Invalid("Chưa có cơ quan tiếp nhận phản ánh này tại địa bàn / No agency receives this report "
-                  "in that area yet", code="no_competent_account")
-
-
 # --- submission ------------------------------------------------------------------------------------------
-
-
-def geo_cell(latitude: float, longitude: float) -> int:
-    """The duplicate-search grid cell of a point (cells of CELL_DEGREES; Vietnam's longitudes fit 10^5)."""
-    return math.floor(latitude / CELL_DEGREES) * 100_000 + math.floor(longitude / CELL_DEGREES)
-
-
-def _neighbour_cells(latitude: float, longitude: float) -> list[int]:
-    row, column = math.floor(latitude / CELL_DEGREES), math.floor(longitude / CELL_DEGREES)
-    return [(row + dr) * 100_000 + column + dc for dr in (-1, 0, 1) for dc in (-1, 0, 1)]
-
-
-def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_METRES * math.asin(math.sqrt(a))
-
-
-@dataclass(frozen=True)
-class Location:
-    latitude: float | None
-    longitude: float | None
-    commune_code: str | None
-    province_code: str | None
-    address: str
-
-
-async def locate(session: AsyncSession, *, latitude: float | None, longitude: float | None,
-                 address: str | None, commune_code: str | None) -> Location:
-    """Coordinates (inside Vietnam) resolved to their commune, or an address with its commune."""
-    address = clean_line(address or "")[:300]
-    if (latitude is None) != (longitude is None):
-        raise invalid("lat", "Cần cả vĩ độ và kinh độ / Both latitude and longitude are needed")
-    if latitude is not None and longitude is not None:
-        nearest = await geo.nearest_commune(session, latitude, longitude)
-        commune = nearest.commune
-        return Location(round(latitude, 6), round(longitude, 6), commune.code, commune.province_code, address)
-    if not address or not commune_code:
-        raise invalid("location", "Cần vị trí trên bản đồ, hoặc địa chỉ và xã/phường / A map position, or an "
-                      "address with its commune, is needed", "missing_location")
-    commune = await geo.require_commune(session, commune_code)
-    return Location(None, None, commune.code, commune.province_code, address)
-
-
-async def allocate_codes(session: AsyncSession, year: int, count: int = 1) -> list[str]:
-    """The next `count` tracking codes of a year, read aloud as "PA 2026 000123"."""
-    await session.execute(dialect_insert(session)(ReportCodeCounter).values(year=year, last=0)
-                          .on_conflict_do_nothing(index_elements=["year"]))
-    last = await session.scalar(update(ReportCodeCounter).where(ReportCodeCounter.year == year)
-                                .values(last=ReportCodeCounter.last + count).returning(ReportCodeCounter.last))
-    assert last is not None
-    return [f"PA-{year}-{number:06d}" for number in range(last - count + 1, last + 1)]
 
 
 @dataclass(frozen=True)
@@ -227,35 +84,33 @@ class Photo:
     filename: str
 
 
-async def _store_photos(storage: MediaStorage, report_id: int, photos: Sequence[Photo],
-                        added_by: str) -> tuple[list[ReportPhoto], list[str]]:
-    rows, keys = [], []
+async def _store_photos(storage: MediaStorage, photos: Sequence[Photo]) -> list[StoredPhoto]:
+    stored = []
+    try:
+        for photo in photos:
+            image = clean_image(photo.data)  # re-encoded: EXIF and GPS are gone
+            thumbnail = make_thumbnail(image)
+            stem = f"private/reports/{uuid.uuid4().hex}"
+            key, thumbnail_key = f"{stem}.{image.extension}", f"{stem}-thumb.{thumbnail.extension}"
+            await storage.save(key, image.data)
+            stored.append(StoredPhoto(key, "", image.width, image.height))
+            await storage.save(thumbnail_key, thumbnail.data)
+            stored[-1] = StoredPhoto(key, thumbnail_key, image.width, image.height)
+    except BaseException:
+        await _delete_photos(storage, stored)
+        raise
+    return stored
+
+
+async def _delete_photos(storage: MediaStorage, photos: Sequence[StoredPhoto]) -> None:
     for photo in photos:
-        image = clean_image(photo.data)  # re-encoded: EXIF and GPS are gone
-        thumbnail = make_thumbnail(image)
-        stem = f"private/reports/{report_id}/{_random_name()}"
-        key, thumbnail_key = f"{stem}.{image.extension}", f"{stem}-thumb.{thumbnail.extension}"
-        await storage.save(key, image.data)
-        await storage.save(thumbnail_key, thumbnail.data)
-        keys += [key, thumbnail_key]
-        rows.append(ReportPhoto(report_id=report_id, key=key, thumbnail_key=thumbnail_key, width=image.width,
-                                height=image.height, added_by=added_by))
-    return rows, keys
+        for key in (photo.key, photo.thumbnail_key):
+            if key:
+                await storage.delete(key)
 
 
-def _random_name() -> str:
-    return uuid.uuid4().hex
-
-
-def _check_description(description: str) -> str:
-    text = (description or "").strip()
-    if len(text) < MIN_DESCRIPTION:
-        raise invalid("description", f"Mô tả cần ít nhất {MIN_DESCRIPTION} ký tự / The description needs at least "
-                      f"{MIN_DESCRIPTION} characters", "description_too_short")
-    if len(text) > MAX_DESCRIPTION:
-        raise invalid("description", f"Mô tả dài quá {MAX_DESCRIPTION} ký tự / The description is longer than "
-                      f"{MAX_DESCRIPTION} characters", "description_too_long")
-    return text
+def writer(runtime: Runtime) -> ReportWriter:
+    return runtime.part("reports.writer", ReportWriter)
 
 
 async def submit(runtime: Runtime, *, reporter: User | None, category_code: str, description: str,
@@ -264,60 +119,46 @@ async def submit(runtime: Runtime, *, reporter: User | None, category_code: str,
                  occurred_at: datetime | None = None, public: bool = True, title: str = "",
                  photos: Sequence[Photo] = (), source: str = "app", storage: MediaStorage | None = None,
                  reporter_contact: dict[str, str] | None = None, now: datetime | None = None) -> Report:
-    """A new report, routed and given its deadline; nothing is stored if anything is wrong."""
-    now = now or utcnow()
-    description = _check_description(description)
+    """A new report, routed to the competent account and given its deadline; nothing is stored if anything
+    is wrong. Stored by this process's group-commit writer with the reports submitted at the same moment."""
+    description = check_description(description)
     if len(photos) > MAX_PHOTOS:
         raise invalid("photos", f"Tối đa {MAX_PHOTOS} ảnh / At most {MAX_PHOTOS} photos", "too_many_photos")
     if occurred_at is not None:
         if occurred_at.tzinfo is None:
             raise invalid("occurred_at", "Thời điểm cần có múi giờ / The time needs a time zone")
-        if occurred_at > now + timedelta(minutes=5):
+        if occurred_at > (now or utcnow()) + timedelta(minutes=5):
             raise invalid("occurred_at", "Thời điểm xảy ra ở tương lai / The time is in the future")
-    async with runtime.session() as session:
-        category = await get_category(session, category_code)
-        cleaned = clean_fields(category, fields)
-        place = await locate(session, latitude=latitude, longitude=longitude, address=address,
-                             commune_code=commune_code)
-        account = await route(session, category, place.commune_code, place.province_code)
-        work = await deadlines.calendar(session, now)
-        deadline = await deadlines.deadline_of(session, account.id, category)
-        due_at = deadline.due(work, now)
-        remind_at = deadlines.remind_at(work, now, due_at)
-        [code] = await allocate_codes(session, now.astimezone(VN).year)
-        title = clean_line(title)[:200] or description.split("\n", 1)[0][:120]
-        report = Report(
-            code=code, category_id=category.id, account_id=account.id,
-            reporter_id=reporter.id if reporter else None, reporter_contact=reporter_contact or None,
-            status="submitted", open=True, title=title,
-            description=description, search_folded=fold(f"{code} {title} {description} {place.address}"),
-            fields=cleaned, latitude=place.latitude, longitude=place.longitude,
-            cell=geo_cell(place.latitude, place.longitude) if place.latitude is not None
-            and place.longitude is not None else None,
-            address=place.address, commune_code=place.commune_code, province_code=place.province_code,
-            occurred_at=occurred_at, public=public, hidden=False, public_visible=public, received_at=now,
-            due_at=due_at, remind_at=remind_at, next_check_at=remind_at, source=source,
-            created_at=now, updated_at=now)
-        session.add(report)
-        await session.flush()
-        stored: list[str] = []
-        try:
-            if photos:
-                if storage is None:
-                    raise RuntimeError("photos need a media storage")
-                rows, stored = await _store_photos(storage, report.id, photos, "citizen")
-                session.add_all(rows)
-            await _record(session, report, "submitted", None, "submitted", actor="citizen", actor_id=report.reporter_id,
-                          note="", data={"deadline": deadline.label, "due_at": due_at.isoformat()}, now=now)
-            await stats.count(session, account.id, now, received=1)
-            await session.commit()
-        except BaseException:
-            await session.rollback()
-            if storage is not None:
-                for key in stored:
-                    await storage.delete(key)
-            raise
-        return report
+    address = clean_line(address or "")[:300]
+    if (latitude is None) != (longitude is None):
+        raise invalid("lat", "Cần cả vĩ độ và kinh độ / Both latitude and longitude are needed")
+    if latitude is not None and longitude is not None:
+        async with runtime.read_session() as session:
+            commune_code = await geo.nearest_commune_code(session, latitude, longitude)
+        latitude, longitude = round(latitude, 6), round(longitude, 6)
+    elif not address or not commune_code:
+        raise invalid("location", "Cần vị trí trên bản đồ, hoặc địa chỉ và xã/phường / A map position, or an "
+                      "address with its commune, is needed", "missing_location")
+    stored = await _store_photos(storage, photos) if photos and storage is not None else []
+    draft = ReportDraft(
+        reporter_id=reporter.id if reporter else None, category_code=category_code, description=description,
+        fields=dict(fields or {}), commune_code=commune_code, latitude=latitude, longitude=longitude,
+        address=address, title=clean_line(title)[:200], occurred_at=occurred_at, public=public,
+        photos=tuple(stored), reporter_contact=reporter_contact or None, source=source, received_at=now)
+    try:
+        return await writer(runtime).submit(draft)
+    except BaseException:
+        if storage is not None:
+            await _delete_photos(storage, stored)
+        raise
+
+
+def submitted_event(report: Report, event_id: int, deadline: deadlines.Deadline, now: datetime) -> ReportEvent:
+    """The first step of a report's timeline."""
+    return ReportEvent(id=event_id, report_id=report.id, account_id=report.account_id, type="submitted",
+                       from_status=None, to_status="submitted", actor="citizen", actor_id=report.reporter_id,
+                       note="", public=True, data={"deadline": deadline.label, "due_at": report.due_at.isoformat()},
+                       created_at=now)
 
 
 # --- the timeline ----------------------------------------------------------------------------------------
@@ -333,10 +174,14 @@ async def _record(session: AsyncSession, report: Report, event_type: str, from_s
     await session.flush()
     if public and report.reporter_id is not None:
         publish_after_commit(session, f"user:{report.reporter_id}", live_event(report, event))
-    publish_after_commit(session, f"staff:{report.account_id}", {
-        "type": "report", "report_id": report.id, "code": report.code, "status": report.status,
-        "event": event_type})
+    publish_after_commit(session, f"staff:{report.account_id}", staff_event(report, event_type))
     return event
+
+
+def staff_event(report: Report, event_type: str) -> dict[str, Any]:
+    """What the account's open console pages hear: which report moved (they reload it)."""
+    return {"type": "report", "report_id": report.id, "code": report.code, "status": report.status,
+            "event": event_type}
 
 
 def event_view(event: ReportEvent, *, staff: bool, actor_name: str | None = None) -> dict[str, Any]:
@@ -711,7 +556,7 @@ async def nearby_open(session: AsyncSession, category: ReportCategory, latitude:
     geo.check_point(latitude, longitude)
     rows = (await session.scalars(select(Report).where(
         Report.category_id == category.id, Report.open.is_(True),
-        Report.cell.in_(_neighbour_cells(latitude, longitude))))).all()
+        Report.cell.in_(neighbour_cells(latitude, longitude))))).all()
     found = [(report, distance_m(latitude, longitude, report.latitude, report.longitude)) for report in rows
              if report.latitude is not None and report.longitude is not None]
     return sorted((item for item in found if item[1] <= metres), key=lambda item: item[1])[:limit]

@@ -1,0 +1,184 @@
+"""Group commit: many senders, one writer, one transaction per batch.
+
+A transaction per item would hold the database to a small fraction of its own insert rate (the ORM, the
+round trips, SQLite's single writer). Senders hand their item to this process's writer and wait; the
+writer takes everything that queued while the previous batch was committing and stores it in one
+transaction with a plain synchronous function (`store(session, items) -> Batch`), answers each sender
+once the batch has committed, and publishes the batch's events in order while the next batch is written.
+
+On SQLite the function runs in a thread of its own with its own connection (a batch is one call into the
+thread; through aiosqlite each statement would be a round trip between threads); on PostgreSQL through
+`run_sync` on an async session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import structlog
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from loa.db.engine import create_sync_sqlite_engine
+from loa.kit.errors import AppError
+
+if TYPE_CHECKING:
+    from loa.runtime import Runtime
+
+log = structlog.get_logger(__name__)
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+MAX_BATCH = 1000
+
+
+@dataclass
+class Batch(Generic[Result]):
+    """What a batch stored: one result or refusal per item, in order, and the events to publish after the
+    commit, in order."""
+
+    results: Sequence[Result | AppError]
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+
+class WriterClosed(AppError):
+    status_code = 503
+    code = "unavailable"
+
+
+class GroupCommitWriter(Generic[Item, Result]):
+    """One per runtime and kind of item (`runtime.part`)."""
+
+    def __init__(self, runtime: Runtime, store: Callable[[Session, list[Item]], Batch[Result]], *, name: str,
+                 max_batch: int = MAX_BATCH) -> None:
+        self.runtime = runtime
+        self.store = store
+        self.name = name
+        self.max_batch = max_batch
+        self._queue: list[tuple[Item, asyncio.Future[Result]]] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+        self._sqlite = _SqliteThread(runtime.database_url, name) if runtime.is_sqlite else None
+        self._to_publish: asyncio.Queue[list[tuple[str, dict[str, Any]]]] = asyncio.Queue()
+        self._publisher: asyncio.Task[None] | None = None
+
+    async def submit(self, item: Item) -> Result:
+        """Store one item; returns once its batch has committed (raises the error that refused it)."""
+        if self._closed:
+            raise WriterClosed("Máy chủ đang dừng, vui lòng gửi lại / The server is stopping, please send again")
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name=f"loa-{self.name}-writer")
+        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        self._queue.append((item, future))
+        self._wake.set()
+        return await future
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._queue:
+                batch, self._queue = self._queue[:self.max_batch], self._queue[self.max_batch:]
+                await self._store(batch)
+            if self._closed:
+                return
+
+    async def _store(self, batch: list[tuple[Item, asyncio.Future[Result]]]) -> None:
+        try:
+            result = await self._commit([item for item, _ in batch])
+        except IntegrityError:
+            # Something in the batch broke a constraint (a row deleted meanwhile): store each alone, so that
+            # one item cannot take the others down with it.
+            for entry in batch:
+                await self._store_alone(entry)
+            return
+        except Exception as exc:
+            log.exception("batch failed", writer=self.name, size=len(batch))
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        await self._answer(batch, result)
+
+    async def _store_alone(self, entry: tuple[Item, asyncio.Future[Result]]) -> None:
+        item, future = entry
+        try:
+            result = await self._commit([item])
+        except Exception as exc:
+            if not future.done():
+                future.set_exception(exc)
+            return
+        await self._answer([entry], result)
+
+    async def _commit(self, items: list[Item]) -> Batch[Result]:
+        if self._sqlite is not None:
+            sqlite = self._sqlite
+            return await asyncio.get_running_loop().run_in_executor(sqlite.thread, sqlite.commit, self.store, items)
+        async with self.runtime.session() as session:
+            result = await session.run_sync(self.store, items)
+            await session.commit()
+            return result
+
+    async def _answer(self, batch: list[tuple[Item, asyncio.Future[Result]]], result: Batch[Result]) -> None:
+        for (_, future), outcome in zip(batch, result.results, strict=True):
+            if future.done():
+                continue  # the sender went away; the item is stored all the same
+            if isinstance(outcome, AppError):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
+        # Published by a task of its own, in batch order, while the next batch is being written.
+        if result.events:
+            if self._publisher is None:
+                self._publisher = asyncio.create_task(self._publish(), name=f"loa-{self.name}-events")
+            self._to_publish.put_nowait(result.events)
+
+    async def _publish(self) -> None:
+        bus = self.runtime.bus
+        while True:
+            events = await self._to_publish.get()
+            for channel, payload in events:
+                try:
+                    await bus.publish(channel, payload)
+                except Exception:  # stored is what counts: live pages catch up by replay
+                    log.warning("event not published", writer=self.name, channel=channel, exc_info=True)
+            self._to_publish.task_done()
+
+    async def close(self) -> None:
+        """Store what is queued, then stop."""
+        self._closed = True
+        if self._task is not None:
+            self._wake.set()
+            await self._task
+            self._task = None
+        if self._publisher is not None:
+            await self._to_publish.join()
+            self._publisher.cancel()
+            await asyncio.gather(self._publisher, return_exceptions=True)
+            self._publisher = None
+        if self._sqlite is not None:
+            await asyncio.to_thread(self._sqlite.close)
+
+
+class _SqliteThread:
+    """SQLite's single writer for one kind of item: a thread with its own connection."""
+
+    def __init__(self, database_url: str, name: str) -> None:
+        self.engine = create_sync_sqlite_engine(database_url, autocheckpoint=False)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"loa-{name}-writer")
+
+    def commit(self, store: Callable[[Session, list[Any]], Batch[Any]], items: list[Any]) -> Batch[Any]:
+        with self.sessions() as session:
+            result = store(session, items)
+            session.commit()
+            return result
+
+    def close(self) -> None:
+        self.thread.shutdown(wait=True)
+        self.engine.dispose()
