@@ -8,13 +8,16 @@ noisy: the ratio is the figure to compare across runs and machines.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
+import sqlite3
 import sys
 import tempfile
+import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -177,3 +180,62 @@ async def load_people(settings: Any, *, users: int, accounts: int) -> None:
             await session.commit()
     finally:
         await runtime.close()
+
+
+RAW_PG_CLIENTS = 16
+
+
+async def raw_insert_rate(url: str, table: str, columns: Sequence[str],
+                          row_of: Callable[[int, bool], Sequence[Any]], count: int) -> float:
+    """The database's own rate of single-row INSERT transactions into `table`: the baseline of the write
+    benchmarks. `row_of(n, sqlite)` gives row n as the driver takes it (SQLite: times as text). sqlite3 with
+    the engine's own settings (WAL, synchronous=NORMAL, foreign keys, BEGIN IMMEDIATE), one connection;
+    asyncpg with RAW_PG_CLIENTS connections in autocommit."""
+    if url.startswith("sqlite"):
+        return await asyncio.to_thread(_raw_sqlite, driver_dsn(url), table, columns, row_of, count)
+    return await _raw_postgresql(driver_dsn(url), table, columns, row_of, count)
+
+
+def _insert_sql(table: str, columns: Sequence[str], sqlite: bool) -> str:
+    marks = ", ".join("?" if sqlite else f"${n}" for n in range(1, len(columns) + 1))
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+
+
+def _raw_sqlite(path: str, table: str, columns: Sequence[str], row_of: Callable[[int, bool], Sequence[Any]],
+                count: int) -> float:
+    connection = sqlite3.connect(path, isolation_level=None, timeout=30)
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        connection.execute("PRAGMA foreign_keys=ON")
+        sql = _insert_sql(table, columns, sqlite=True)
+        started = time.perf_counter()
+        for n in range(count):
+            connection.execute("BEGIN IMMEDIATE")
+            connection.execute(sql, row_of(n, True))
+            connection.execute("COMMIT")
+        return count / (time.perf_counter() - started)
+    finally:
+        connection.close()
+
+
+async def _raw_postgresql(dsn: str, table: str, columns: Sequence[str],
+                          row_of: Callable[[int, bool], Sequence[Any]], count: int) -> float:
+    import asyncpg
+
+    pool = await asyncpg.create_pool(dsn, min_size=RAW_PG_CLIENTS, max_size=RAW_PG_CLIENTS)
+    try:
+        work = iter(range(count))
+        sql = _insert_sql(table, columns, sqlite=False)
+
+        async def client() -> None:
+            async with pool.acquire() as connection:
+                statement = await connection.prepare(sql)
+                for n in work:
+                    await statement.fetch(*row_of(n, False))  # autocommit: one transaction per row
+
+        started = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(RAW_PG_CLIENTS)))
+        return count / (time.perf_counter() - started)
+    finally:
+        await pool.close()

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import (
+    RAW_PG_CLIENTS,
     Options,
     bench_settings,
     database_name,
@@ -29,6 +30,7 @@ from bench.common import (
     note,
     percentile,
     prepare,
+    raw_insert_rate,
     result,
     scratch_database,
 )
@@ -40,7 +42,6 @@ DESCRIPTION = ("messages/s through the conversation service (group commit) vs ra
 ACCOUNTS = 100
 CITIZENS = 2_000
 CALLERS = 256  # concurrent senders, as a busy web process has requests in flight
-RAW_PG_CLIENTS = 16
 OFFERED_PER_SECOND = 200
 CONNECTIONS = 64  # keep-alive connections of the load generator
 ROOT = Path(__file__).resolve().parents[1]
@@ -137,7 +138,7 @@ async def _service_rate(settings: Any, count: int) -> tuple[float, list[float]]:
 
 # --- the database's own rate --------------------------------------------------------------------------------
 
-_COLUMNS = ("conversation_id, account_id, direction, kind, text, text_folded, created_at")
+_COLUMNS = ("conversation_id", "account_id", "direction", "kind", "text", "text_folded", "created_at")
 
 
 async def _conversation_ids(url: str) -> list[tuple[int, int]]:
@@ -159,53 +160,14 @@ async def _conversation_ids(url: str) -> list[tuple[int, int]]:
 async def _raw_rate(url: str, count: int) -> float:
     conversations = await _conversation_ids(url)
     now = datetime.now(UTC)
-    if url.startswith("sqlite"):
-        return await asyncio.to_thread(_raw_sqlite, driver_dsn(url), conversations, count, now)
-    return await _raw_postgresql(driver_dsn(url), conversations, count, now)
+    stamp = now.replace(tzinfo=None).isoformat(sep=" ")
 
+    def row(n: int, sqlite: bool) -> tuple[Any, ...]:
+        conversation_id, account_id = conversations[n % len(conversations)]
+        text = TEXT.format(n=n)
+        return (conversation_id, account_id, "in", "text", text, text.lower(), stamp if sqlite else now)
 
-def _raw_sqlite(path: str, conversations: list[tuple[int, int]], count: int, now: datetime) -> float:
-    # The engine's own settings (loa.db.engine): WAL, synchronous=NORMAL, foreign keys on, BEGIN IMMEDIATE.
-    connection = sqlite3.connect(path, isolation_level=None, timeout=30)
-    try:
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=NORMAL")
-        connection.execute("PRAGMA foreign_keys=ON")
-        stamp = now.replace(tzinfo=None).isoformat(sep=" ")
-        sql = f"INSERT INTO messages ({_COLUMNS}) VALUES (?, ?, 'in', 'text', ?, ?, ?)"
-        started = time.perf_counter()
-        for n in range(count):
-            conversation_id, account_id = conversations[n % len(conversations)]
-            text = TEXT.format(n=n)
-            connection.execute("BEGIN IMMEDIATE")
-            connection.execute(sql, (conversation_id, account_id, text, text.lower(), stamp))
-            connection.execute("COMMIT")
-        return count / (time.perf_counter() - started)
-    finally:
-        connection.close()
-
-
-async def _raw_postgresql(dsn: str, conversations: list[tuple[int, int]], count: int, now: datetime) -> float:
-    import asyncpg
-
-    pool = await asyncpg.create_pool(dsn, min_size=RAW_PG_CLIENTS, max_size=RAW_PG_CLIENTS)
-    try:
-        work = iter(range(count))
-        sql = f"INSERT INTO messages ({_COLUMNS}) VALUES ($1, $2, 'in', 'text', $3, $4, $5)"
-
-        async def client() -> None:
-            async with pool.acquire() as connection:
-                statement = await connection.prepare(sql)
-                for n in work:
-                    conversation_id, account_id = conversations[n % len(conversations)]
-                    text = TEXT.format(n=n)
-                    await statement.fetch(conversation_id, account_id, text, text.lower(), now)  # autocommit
-
-        started = time.perf_counter()
-        await asyncio.gather(*(client() for _ in range(RAW_PG_CLIENTS)))
-        return count / (time.perf_counter() - started)
-    finally:
-        await pool.close()
+    return await raw_insert_rate(url, "messages", _COLUMNS, row, count)
 
 
 # --- over HTTP ------------------------------------------------------------------------------------------------

@@ -165,7 +165,7 @@ def upgrade() -> None:
     with op.batch_alter_table('reports', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_reports_commune_code'), ['commune_code'], unique=False)
         batch_op.create_index('ix_reports_deadline', ['next_check_at'], unique=False, postgresql_where=sa.text('next_check_at IS NOT NULL'), sqlite_where=sa.text('next_check_at IS NOT NULL'))
-        batch_op.create_index('ix_reports_nearby', ['category_id', 'cell'], unique=False, postgresql_where=sa.text('open'), sqlite_where=sa.text('open'))
+        batch_op.create_index('ix_reports_nearby', ['category_id', 'cell'], unique=False, postgresql_where=sa.text('open'), sqlite_where=sa.text('open = 1'))
         batch_op.create_index('ix_reports_public', ['public_visible', 'id'], unique=False)
         batch_op.create_index('ix_reports_queue', ['account_id', 'status', 'due_at'], unique=False)
         batch_op.create_index('ix_reports_reporter', ['reporter_id', 'id'], unique=False)
@@ -256,7 +256,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_reports_reporter')
         batch_op.drop_index('ix_reports_queue')
         batch_op.drop_index('ix_reports_public')
-        batch_op.drop_index('ix_reports_nearby', postgresql_where=sa.text('open'), sqlite_where=sa.text('open'))
+        batch_op.drop_index('ix_reports_nearby', postgresql_where=sa.text('open'), sqlite_where=sa.text('open = 1'))
         batch_op.drop_index('ix_reports_deadline', postgresql_where=sa.text('next_check_at IS NOT NULL'), sqlite_where=sa.text('next_check_at IS NOT NULL'))
         batch_op.drop_index(batch_op.f('ix_reports_commune_code'))
 

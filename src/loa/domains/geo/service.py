@@ -6,6 +6,7 @@ Other domains validate the codes they store with `require_province` / `require_c
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 from collections.abc import Sequence
@@ -33,6 +34,7 @@ _LEVEL_ORDER = case({"province": 0, "district": 1, "commune": 2}, value=AdminUni
 _CODE5 = re.compile(r"\d{5}")
 
 _GRIDS: dict[tuple[str, str], CentroidGrid] = {}
+_BUILDING: dict[tuple[tuple[str, str], asyncio.AbstractEventLoop], asyncio.Future[CentroidGrid]] = {}
 
 _Province = aliased(AdminUnit, name="parent_province")
 _District = aliased(AdminUnit, name="parent_district")
@@ -274,7 +276,15 @@ async def _grid(session: AsyncSession, scheme: Scheme) -> CentroidGrid:
     changes only when the loader installs a new version, at start-up)."""
     key = (scheme, source.data_version())
     grid = _GRIDS.get(key)
-    if grid is None:
+    if grid is not None:
+        return grid
+    # Built once: the requests that arrive meanwhile (a burst right after start-up) wait for it.
+    loop = asyncio.get_running_loop()
+    building = _BUILDING.get((key, loop))
+    if building is not None:
+        return await asyncio.shield(building)
+    building = _BUILDING[(key, loop)] = loop.create_future()
+    try:
         rows = (await session.execute(
             select(AdminUnit.code, AdminUnit.lat, AdminUnit.lon).where(
                 AdminUnit.scheme == scheme, AdminUnit.level == "commune",
@@ -284,7 +294,14 @@ async def _grid(session: AsyncSession, scheme: Scheme) -> CentroidGrid:
         grid = CentroidGrid((code, lat, lon) for code, lat, lon in rows)
         if grid.size:  # an empty table is not worth remembering: the loader may not have run yet
             _GRIDS[key] = grid
-    return grid
+        building.set_result(grid)
+        return grid
+    except BaseException as exc:
+        building.set_exception(exc)
+        building.exception()  # retrieved: the waiters (if any) raise it, nobody else needs to
+        raise
+    finally:
+        del _BUILDING[(key, loop)]
 
 
 async def nearest_commune_code(session: AsyncSession, lat: float, lon: float) -> str:

@@ -35,6 +35,7 @@ from loa.domains.reports.schemas import (
     StaffReportOut,
 )
 from loa.domains.reports.workflow import allowed_actions
+from loa.domains.reports.writer import StoredReport
 from loa.kit.auth import Principal, optional_principal, require_user
 from loa.kit.errors import Invalid, NotFound
 from loa.kit.images import MAX_UPLOAD_BYTES, TooLarge
@@ -62,7 +63,7 @@ def category_out(category: ReportCategory) -> CategoryOut:
                        deadline=deadline.label, public_rounding_m=category.public_rounding_m)
 
 
-async def report_view(session: AsyncSession, report: Report, *, staff: bool, role: str | None = None,
+async def report_view(session: AsyncSession, report: Report | StoredReport, *, staff: bool, role: str | None = None,
                       now: datetime | None = None) -> ReportOut | StaffReportOut:
     now = now or utcnow()
     category = await session.get(ReportCategory, report.category_id)

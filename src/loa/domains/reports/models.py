@@ -129,7 +129,8 @@ class Report(Base):
         Index("ix_reports_queue", "account_id", "status", "due_at"),
         Index("ix_reports_reporter", "reporter_id", "id"),
         # Duplicate suggestions: open reports of a category in a grid cell (see `geo_cell`).
-        Index("ix_reports_nearby", "category_id", "cell", postgresql_where=text("open"), sqlite_where=text("open")),
+        Index("ix_reports_nearby", "category_id", "cell", postgresql_where=text("open"),
+              sqlite_where=text("open = 1")),  # as SQLite renders `WHERE open`
         # The deadline sweep: running reports by the next moment something is due.
         Index("ix_reports_deadline", "next_check_at", postgresql_where=text("next_check_at IS NOT NULL"),
               sqlite_where=text("next_check_at IS NOT NULL")),

@@ -39,7 +39,7 @@ from loa.domains.reports.validation import (
     neighbour_cells,
 )
 from loa.domains.reports.workflow import ACTIONS, HANDLERS, MANAGERS, Action
-from loa.domains.reports.writer import ReportDraft, ReportWriter, StoredPhoto
+from loa.domains.reports.writer import ReportDraft, ReportWriter, StoredEvent, StoredPhoto, StoredReport
 from loa.kit.effects import publish_after_commit
 from loa.kit.errors import Conflict, Forbidden, Invalid, NotFound
 from loa.kit.images import clean_image, make_thumbnail
@@ -118,7 +118,7 @@ async def submit(runtime: Runtime, *, reporter: User | None, category_code: str,
                  longitude: float | None = None, address: str | None = None, commune_code: str | None = None,
                  occurred_at: datetime | None = None, public: bool = True, title: str = "",
                  photos: Sequence[Photo] = (), source: str = "app", storage: MediaStorage | None = None,
-                 reporter_contact: dict[str, str] | None = None, now: datetime | None = None) -> Report:
+                 reporter_contact: dict[str, str] | None = None, now: datetime | None = None) -> StoredReport:
     """A new report, routed to the competent account and given its deadline; nothing is stored if anything
     is wrong. Stored by this process's group-commit writer with the reports submitted at the same moment."""
     description = check_description(description)
@@ -153,9 +153,10 @@ async def submit(runtime: Runtime, *, reporter: User | None, category_code: str,
         raise
 
 
-def submitted_event(report: Report, event_id: int, deadline: deadlines.Deadline, now: datetime) -> ReportEvent:
+def submitted_event(report: StoredReport, event_id: int, deadline: deadlines.Deadline,
+                    now: datetime) -> StoredEvent:
     """The first step of a report's timeline."""
-    return ReportEvent(id=event_id, report_id=report.id, account_id=report.account_id, type="submitted",
+    return StoredEvent(id=event_id, report_id=report.id, account_id=report.account_id, type="submitted",
                        from_status=None, to_status="submitted", actor="citizen", actor_id=report.reporter_id,
                        note="", public=True, data={"deadline": deadline.label, "due_at": report.due_at.isoformat()},
                        created_at=now)
@@ -178,13 +179,13 @@ async def _record(session: AsyncSession, report: Report, event_type: str, from_s
     return event
 
 
-def staff_event(report: Report, event_type: str) -> dict[str, Any]:
+def staff_event(report: Report | StoredReport, event_type: str) -> dict[str, Any]:
     """What the account's open console pages hear: which report moved (they reload it)."""
     return {"type": "report", "report_id": report.id, "code": report.code, "status": report.status,
             "event": event_type}
 
 
-def event_view(event: ReportEvent, *, staff: bool, actor_name: str | None = None) -> dict[str, Any]:
+def event_view(event: ReportEvent | StoredEvent, *, staff: bool, actor_name: str | None = None) -> dict[str, Any]:
     """A timeline step. The citizen sees what happened and why; staff also see who did it."""
     action = ACTIONS.get(event.type)
     label = action.label if action else {
@@ -210,7 +211,7 @@ def _public_data(data: dict[str, Any]) -> dict[str, Any]:
                                                                   "duplicate_of_code", "rating")}
 
 
-def live_event(report: Report, event: ReportEvent) -> dict[str, Any]:
+def live_event(report: Report | StoredReport, event: ReportEvent | StoredEvent) -> dict[str, Any]:
     return {"id": event.id, "type": "report", "report_id": report.id, "code": report.code,
             "status": report.status, "event": event_view(event, staff=False)}
 
@@ -551,14 +552,17 @@ async def set_hidden(runtime: Runtime, *, actor: User, report_id: int, hidden: b
 
 
 async def nearby_open(session: AsyncSession, category: ReportCategory, latitude: float, longitude: float, *,
-                      metres: float = NEARBY_METRES, limit: int = NEARBY_LIMIT) -> list[tuple[Report, float]]:
-    """Open reports of the category within `metres`, nearest first: the duplicates to suggest."""
+                      metres: float = NEARBY_METRES, limit: int = NEARBY_LIMIT) -> list[tuple[Any, float]]:
+    """Open reports of the category within `metres`, nearest first: the duplicates to suggest. Each is a
+    row with id, code, title, status, received_at, public_visible, latitude, longitude."""
     geo.check_point(latitude, longitude)
-    rows = (await session.scalars(select(Report).where(
-        Report.category_id == category.id, Report.open.is_(True),
-        Report.cell.in_(neighbour_cells(latitude, longitude))))).all()
-    found = [(report, distance_m(latitude, longitude, report.latitude, report.longitude)) for report in rows
-             if report.latitude is not None and report.longitude is not None]
+    # `WHERE open` as the partial index says it, so both databases use the index.
+    rows = (await session.execute(select(
+        Report.id, Report.code, Report.title, Report.status, Report.received_at, Report.public_visible,
+        Report.latitude, Report.longitude).where(
+        Report.category_id == category.id, Report.open, Report.cell.in_(neighbour_cells(latitude, longitude))))).all()
+    found = [(row, distance_m(latitude, longitude, row.latitude, row.longitude)) for row in rows
+             if row.latitude is not None and row.longitude is not None]
     return sorted((item for item in found if item[1] <= metres), key=lambda item: item[1])[:limit]
 
 
