@@ -83,4 +83,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         app.include_router(router, prefix="/api/v1", responses=COMMON_ERROR_RESPONSES)
     for router in page_routers():
         app.include_router(router, include_in_schema=False)
+    from loa.domains.reports.open311 import router as open311
+
+    # Open311 GeoReport v2 keeps its own standard (XML and JSON, its own error shape): left out of our
+    # OpenAPI document, which describes `/api/v1`; docs/open311.md describes it.
+    app.include_router(open311, prefix="/open311/v2", include_in_schema=False)
     return app
