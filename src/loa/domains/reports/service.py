@@ -40,7 +40,7 @@ from loa.domains.reports.validation import (
 )
 from loa.domains.reports.workflow import ACTIONS, HANDLERS, MANAGERS, Action
 from loa.domains.reports.writer import ReportDraft, ReportWriter, StoredEvent, StoredPhoto, StoredReport
-from loa.kit.effects import publish_after_commit
+from loa.kit.effects import commit, publish_after_commit
 from loa.kit.errors import Conflict, Forbidden, Invalid, NotFound
 from loa.kit.images import clean_image, make_thumbnail
 from loa.kit.pagination import cursor_int, decode_cursor, encode_cursor
@@ -386,7 +386,7 @@ async def act(runtime: Runtime, *, actor: User, report_id: int, action_name: str
                       note=text, now=now, data=data, public=public or action.name in ("resolve", "reject", "ask"))
         if action.name == "reject":
             await stats.count(session, report.account_id, now, rejected=1)
-        await session.commit()
+        await commit(session)
         return report
 
 
@@ -507,7 +507,7 @@ async def citizen_act(runtime: Runtime, *, citizen: User, report_id: int, action
         await _finish(session, report, action, previous, now)
         await _record(session, report, action.name, previous, report.status, actor="citizen", actor_id=citizen.id,
                       note=text, now=now)
-        await session.commit()
+        await commit(session)
         return report
 
 
@@ -531,7 +531,7 @@ async def rate(runtime: Runtime, *, citizen: User, report_id: int, rating: int, 
         await stats.count(session, report.account_id, now, ratings=1, rating_total=rating)
         await _record(session, report, "rated", report.status, report.status, actor="citizen", actor_id=citizen.id,
                       note=report.rating_comment or "", now=now, data={"rating": rating})
-        await session.commit()
+        await commit(session)
         return report
 
 
@@ -547,7 +547,7 @@ async def set_hidden(runtime: Runtime, *, actor: User, report_id: int, hidden: b
         report.updated_at = now
         await _record(session, report, "hidden" if hidden else "shown", report.status, report.status, actor="staff",
                       actor_id=actor.id, note=(reason or "").strip()[:500], now=now, public=False)
-        await session.commit()
+        await commit(session)
         return report
 
 
