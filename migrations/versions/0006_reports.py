@@ -170,6 +170,21 @@ def upgrade() -> None:
         batch_op.create_index('ix_reports_queue', ['account_id', 'status', 'due_at'], unique=False)
         batch_op.create_index('ix_reports_reporter', ['reporter_id', 'id'], unique=False)
 
+    op.create_table('report_documents',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('report_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('key', sa.String(length=200), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('content_type', sa.String(length=100), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('added_by', sa.String(length=10), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['report_id'], ['reports.id'], name=op.f('fk_report_documents_report_id_reports'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_report_documents'))
+    )
+    with op.batch_alter_table('report_documents', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_report_documents_report_id'), ['report_id'], unique=False)
+
     op.create_table('report_events',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('report_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -248,6 +263,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_report_photos_report_id'))
 
     op.drop_table('report_photos')
+    with op.batch_alter_table('report_documents', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_report_documents_report_id'))
+
+    op.drop_table('report_documents')
     with op.batch_alter_table('report_events', schema=None) as batch_op:
         batch_op.drop_index('ix_report_events_report')
 

@@ -63,3 +63,21 @@ async def test_a_refused_report_keeps_no_photo_and_a_disguised_file_is_refused(r
     assert_error(bad_fields, 422, "invalid_fields")
     assert _files(runtime) == before
     assert (await scene.as_citizen.get("/api/v1/me/reports")).json()["items"] == []
+
+
+async def test_a_document_goes_to_the_reporter_and_the_staff_only_even_on_a_public_report(runtime: Runtime,
+                                                                                          client, client_as) -> None:
+    scene = await make_scene(runtime, client_as)
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    filed = await scene.as_citizen.post("/api/v1/reports/form", data=_form(),
+                                        files=[("documents", ("bien-ban.pdf", pdf, "application/pdf"))])
+    assert filed.status_code == 201, filed.text
+    [document] = filed.json()["documents"]
+    assert (document["name"], document["content_type"]) == ("bien-ban.pdf", "application/pdf")
+    for viewer in (scene.as_citizen, scene.as_agent):
+        served = await viewer.get(document["url"])
+        assert served.status_code == 200 and served.content == pdf
+    assert_error(await client.get(document["url"]), 404, "document_not_found")  # the report itself is public
+    disguised = await scene.as_citizen.post("/api/v1/reports/form", data=_form(), files=[
+        ("documents", ("don.pdf", b"MZ\x90\x00 not a pdf at all", "application/pdf"))])
+    assert 400 <= disguised.status_code < 500

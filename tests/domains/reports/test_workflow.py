@@ -147,3 +147,7 @@ async def test_routing_rules_win_over_the_commune_committee_and_transfer_moves_t
     mine = (await scene.as_citizen.get(f"/api/v1/me/reports/{waste['id']}")).json()
     transfer = mine["timeline"][-1]
     assert transfer["type"] == "transfer" and transfer["data"]["to_account_name"] == "Công an phường Hoàn Kiếm"
+    # Forwarded the same day: well within the 5 working days a body that is not competent has.
+    staff_view = (await as_officer.get(f"/api/v1/reports/{waste['id']}")).json()
+    assert staff_view["timeline"][-1]["data"]["forwarded_late"] is False
+    assert staff_view["forward_by"] > staff_view["received_at"]

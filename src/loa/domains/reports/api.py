@@ -16,12 +16,13 @@ from loa.domains.accounts import service as accounts
 from loa.domains.accounts.models import Account
 from loa.domains.people.models import User
 from loa.domains.reports import deadlines, service, stats
-from loa.domains.reports.models import Report, ReportCategory, ReportPhoto
+from loa.domains.reports.models import Report, ReportCategory, ReportDocument, ReportPhoto
 from loa.domains.reports.schemas import (
     AccountBrief,
     CategoryField,
     CategoryOut,
     CitizenActionIn,
+    DocumentOut,
     EventOut,
     HandlingOut,
     HiddenIn,
@@ -38,6 +39,7 @@ from loa.domains.reports.workflow import allowed_actions
 from loa.domains.reports.writer import StoredReport
 from loa.kit.auth import Principal, optional_principal, require_user
 from loa.kit.errors import Invalid, NotFound
+from loa.kit.files import MAX_FILE_BYTES
 from loa.kit.images import MAX_UPLOAD_BYTES, TooLarge
 from loa.kit.pagination import CursorParam, LimitParam, Page
 from loa.kit.sessions import read_session
@@ -85,13 +87,17 @@ async def report_view(session: AsyncSession, report: Report | StoredReport, *, s
         "resolved_at": report.resolved_at, "closed_at": report.closed_at, "rating": report.rating,
         "rating_comment": report.rating_comment, "duplicate_of": original.code if original else None,
         "photos": photos,
+        "documents": [DocumentOut(id=document.id, name=document.name, content_type=document.content_type,
+                                  size=document.size, url=f"/api/v1/reports/{report.id}/documents/{document.id}")
+                      for document in await service.documents_of(session, report.id)],
         "timeline": [EventOut.model_validate(event) for event in await service.timeline(session, report, staff=staff)],
         "actions": allowed_actions(report.status, role=role, citizen=not staff),
     }
     if not staff:
         return ReportOut(**common)
     reporter = await session.get(User, report.reporter_id) if report.reporter_id else None
-    return StaffReportOut(**common, hidden=report.hidden, assigned_to=report.assigned_to,
+    return StaffReportOut(**common, forward_by=await deadlines.forward_by(session, report.received_at),
+                          hidden=report.hidden, assigned_to=report.assigned_to,
                           reporter_name=reporter.display_name if reporter else None, late=service.late(report),
                           remind_at=report.remind_at, paused_at=report.paused_at)
 
@@ -158,6 +164,8 @@ async def file_report_form(
     occurred_at: Annotated[datetime | None, Form()] = None,
     public: Annotated[bool, Form()] = True,
     photos: Annotated[list[UploadFile] | None, File(description="Up to 5 photos, 10 MB each")] = None,
+    documents: Annotated[list[UploadFile] | None, File(description="Up to 3 documents (PDF, Word, Excel, "
+                                                                    "OpenDocument…), 20 MB each")] = None,
 ) -> ReportOut:
     try:
         parsed = json.loads(fields or "{}")
@@ -172,11 +180,18 @@ async def file_report_form(
         if len(data) > MAX_UPLOAD_BYTES:
             raise TooLarge("Ảnh quá lớn (tối đa 10 MB) / The photo is too large (10 MB at most)")
         uploads.append(service.Photo(data, upload.filename or ""))
+    attached = []
+    for upload in (documents or [])[:service.MAX_DOCUMENTS + 1]:
+        data = await upload.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise TooLarge("Tệp quá lớn (tối đa 20 MB) / The file is too large (20 MB at most)")
+        attached.append(service.Document(data, upload.filename or ""))
     runtime = _runtime(request)
     report = await service.submit(
         runtime, reporter=user, category_code=category, description=description, title=title, fields=parsed,
         latitude=latitude, longitude=longitude, address=address, commune_code=commune_code,
-        occurred_at=occurred_at, public=public, photos=uploads, storage=media_storage(runtime.settings))
+        occurred_at=occurred_at, public=public, photos=uploads, documents=attached,
+        storage=media_storage(runtime.settings))
     async with runtime.read_session() as session:
         return await report_view(session, report, staff=False)  # type: ignore[return-value]
 
@@ -233,8 +248,25 @@ async def photo(request: Request, session: Read, report_id: Id, photo_id: Id,
     return FileResponse(path, headers={"Cache-Control": "private, max-age=3600"})
 
 
-async def _may_see(session: AsyncSession, report: Report, principal: Principal) -> bool:
-    if report.public_visible:
+@router.get("/reports/{report_id}/documents/{document_id}", summary="A report's attached document",
+            response_class=FileResponse)
+async def document(request: Request, session: Read, report_id: Id, document_id: Id,
+                   principal: Annotated[Principal, Depends(optional_principal)]) -> FileResponse:
+    """Only the reporter and the handling account's staff, public report or not: documents carry personal data."""
+    report = await session.get(Report, report_id)
+    row = await session.get(ReportDocument, document_id)
+    if report is None or row is None or row.report_id != report.id \
+            or not await _may_see(session, report, principal, public_ok=False):
+        raise NotFound("Không tìm thấy tệp / Document not found", code="document_not_found")
+    path = media_storage(_runtime(request).settings).path_of(row.key)
+    if not path.is_file():
+        raise NotFound("Không tìm thấy tệp / Document not found", code="document_not_found")
+    return FileResponse(path, media_type=row.content_type, filename=row.name,
+                        headers={"Cache-Control": "private, max-age=3600"})
+
+
+async def _may_see(session: AsyncSession, report: Report, principal: Principal, *, public_ok: bool = True) -> bool:
+    if public_ok and report.public_visible:
         return True
     if principal.user is None:
         return False

@@ -59,6 +59,11 @@ async def deadline_of(session: AsyncSession, account_id: int, category: ReportCa
     return Deadline(category.deadline_amount, category.deadline_unit)
 
 
+async def forward_by(session: AsyncSession, received_at: datetime) -> datetime:
+    """When a report the account is not competent for must have been transferred."""
+    return (await calendar(session, received_at)).add_working_days(received_at, FORWARD_WORKING_DAYS)
+
+
 def remind_at(work: WorkCalendar, received_at: datetime, due_at: datetime) -> datetime:
     span = work.working_seconds_between(received_at, due_at)
     return work.add_working_seconds(received_at, int(span * REMIND_AT_SHARE))

@@ -204,6 +204,22 @@ class ReportPhoto(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class ReportDocument(Base):
+    """A document attached to a report (a decision, a receipt, a form: the allow-list of `kit.files`). Only the
+    reporter and the handling staff ever see it: documents carry personal data."""
+
+    __tablename__ = "report_documents"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    added_by: Mapped[str] = mapped_column(String(10), default="citizen")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class ReportEvent(Base):
     """One step of a report's timeline: a transition (who, when, why) or a note. `public`: shown to the
     citizen (and on the public page, without people's names)."""

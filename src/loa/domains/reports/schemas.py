@@ -68,6 +68,14 @@ class PhotoOut(BaseModel):
     height: int
 
 
+class DocumentOut(BaseModel):
+    id: int
+    name: str
+    content_type: str
+    size: int
+    url: str
+
+
 class EventOut(BaseModel):
     id: int
     type: str
@@ -112,11 +120,14 @@ class ReportOut(BaseModel):
     rating_comment: str | None
     duplicate_of: str | None
     photos: list[PhotoOut]
+    documents: list[DocumentOut] = Field(description="Shown to the reporter and the handling staff only")
     timeline: list[EventOut]
     actions: list[str] = Field(description="What the viewer may do now")
 
 
 class StaffReportOut(ReportOut):
+    forward_by: datetime = Field(description="A report the account is not competent for is transferred by then "
+                                             "(5 working days after receipt)")
     hidden: bool
     assigned_to: int | None
     reporter_name: str | None = Field(description="Staff only; never public")

@@ -28,6 +28,7 @@ from loa.domains.reports.models import (
     RUNNING_STATUSES,
     Report,
     ReportCategory,
+    ReportDocument,
     ReportEvent,
     ReportPhoto,
 )
@@ -39,9 +40,17 @@ from loa.domains.reports.validation import (
     neighbour_cells,
 )
 from loa.domains.reports.workflow import ACTIONS, HANDLERS, MANAGERS, Action
-from loa.domains.reports.writer import ReportDraft, ReportWriter, StoredEvent, StoredPhoto, StoredReport
+from loa.domains.reports.writer import (
+    ReportDraft,
+    ReportWriter,
+    StoredDocument,
+    StoredEvent,
+    StoredPhoto,
+    StoredReport,
+)
 from loa.kit.effects import commit, publish_after_commit
 from loa.kit.errors import Conflict, Forbidden, Invalid, NotFound
+from loa.kit.files import clean_file
 from loa.kit.images import clean_image, make_thumbnail
 from loa.kit.pagination import cursor_int, decode_cursor, encode_cursor
 from loa.kit.sse import replay_source
@@ -53,6 +62,7 @@ if TYPE_CHECKING:
 
 NOT_FOUND = "Không tìm thấy phản ánh / Report not found"
 MAX_PHOTOS = 5
+MAX_DOCUMENTS = 3
 REOPEN_WINDOW = timedelta(days=7)  # the citizen may disagree with an answer for this long
 NEARBY_METRES = 250
 NEARBY_LIMIT = 5
@@ -102,11 +112,33 @@ async def _store_photos(storage: MediaStorage, photos: Sequence[Photo]) -> list[
     return stored
 
 
+@dataclass(frozen=True)
+class Document:
+    data: bytes
+    filename: str
+
+
+async def _store_documents(storage: MediaStorage, documents: Sequence[Document]) -> list[StoredDocument]:
+    stored: list[StoredDocument] = []
+    try:
+        for document in documents:
+            cleaned = clean_file(document.data, document.filename)  # content sniffed against the allow-list
+            key = f"private/reports/{uuid.uuid4().hex}.{cleaned.extension}"
+            await storage.save(key, cleaned.data)
+            stored.append(StoredDocument(key, cleaned.name, cleaned.content_type, cleaned.size))
+    except BaseException:
+        await _delete_keys(storage, [document.key for document in stored])
+        raise
+    return stored
+
+
 async def _delete_photos(storage: MediaStorage, photos: Sequence[StoredPhoto]) -> None:
-    for photo in photos:
-        for key in (photo.key, photo.thumbnail_key):
-            if key:
-                await storage.delete(key)
+    await _delete_keys(storage, [key for photo in photos for key in (photo.key, photo.thumbnail_key) if key])
+
+
+async def _delete_keys(storage: MediaStorage, keys: Sequence[str]) -> None:
+    for key in keys:
+        await storage.delete(key)
 
 
 def writer(runtime: Runtime) -> ReportWriter:
@@ -117,13 +149,17 @@ async def submit(runtime: Runtime, *, reporter: User | None, category_code: str,
                  fields: dict[str, Any] | None = None, latitude: float | None = None,
                  longitude: float | None = None, address: str | None = None, commune_code: str | None = None,
                  occurred_at: datetime | None = None, public: bool = True, title: str = "",
-                 photos: Sequence[Photo] = (), source: str = "app", storage: MediaStorage | None = None,
-                 reporter_contact: dict[str, str] | None = None, now: datetime | None = None) -> StoredReport:
+                 photos: Sequence[Photo] = (), documents: Sequence[Document] = (), source: str = "app",
+                 storage: MediaStorage | None = None, reporter_contact: dict[str, str] | None = None,
+                 now: datetime | None = None) -> StoredReport:
     """A new report, routed to the competent account and given its deadline; nothing is stored if anything
     is wrong. Stored by this process's group-commit writer with the reports submitted at the same moment."""
     description = check_description(description)
     if len(photos) > MAX_PHOTOS:
         raise invalid("photos", f"Tối đa {MAX_PHOTOS} ảnh / At most {MAX_PHOTOS} photos", "too_many_photos")
+    if len(documents) > MAX_DOCUMENTS:
+        raise invalid("documents", f"Tối đa {MAX_DOCUMENTS} tệp đính kèm / At most {MAX_DOCUMENTS} documents",
+                      "too_many_documents")
     if occurred_at is not None:
         if occurred_at.tzinfo is None:
             raise invalid("occurred_at", "Thời điểm cần có múi giờ / The time needs a time zone")
@@ -139,17 +175,27 @@ async def submit(runtime: Runtime, *, reporter: User | None, category_code: str,
     elif not address or not commune_code:
         raise invalid("location", "Cần vị trí trên bản đồ, hoặc địa chỉ và xã/phường / A map position, or an "
                       "address with its commune, is needed", "missing_location")
+    if (photos or documents) and storage is None:
+        raise RuntimeError("photos and documents need a media storage")
     stored = await _store_photos(storage, photos) if photos and storage is not None else []
+    try:
+        filed = await _store_documents(storage, documents) if documents and storage is not None else []
+    except BaseException:
+        if storage is not None:
+            await _delete_photos(storage, stored)
+        raise
     draft = ReportDraft(
         reporter_id=reporter.id if reporter else None, category_code=category_code, description=description,
         fields=dict(fields or {}), commune_code=commune_code, latitude=latitude, longitude=longitude,
         address=address, title=clean_line(title)[:200], occurred_at=occurred_at, public=public,
-        photos=tuple(stored), reporter_contact=reporter_contact or None, source=source, received_at=now)
+        photos=tuple(stored), documents=tuple(filed), reporter_contact=reporter_contact or None, source=source,
+        received_at=now)
     try:
         return await writer(runtime).submit(draft)
     except BaseException:
         if storage is not None:
             await _delete_photos(storage, stored)
+            await _delete_keys(storage, [document.key for document in filed])
         raise
 
 
@@ -259,6 +305,11 @@ async def timeline(session: AsyncSession, report: Report, *, staff: bool) -> lis
         query = query.where(ReportEvent.public.is_(True))
     return [event_view(event, staff=staff, actor_name=name if staff else None)
             for event, name in (await session.execute(query)).all()]
+
+
+async def documents_of(session: AsyncSession, report_id: int) -> list[ReportDocument]:
+    return list((await session.scalars(select(ReportDocument).where(ReportDocument.report_id == report_id)
+                                       .order_by(ReportDocument.id))).all())
 
 
 async def photos_of(session: AsyncSession, report_id: int) -> list[ReportPhoto]:
@@ -446,6 +497,7 @@ async def _transfer(session: AsyncSession, report: Report, to_account_id: int | 
     await stats.count(session, report.account_id, now, transferred_out=1)
     category = await session.get(ReportCategory, report.category_id)
     assert category is not None
+    late = now > await deadlines.forward_by(session, report.received_at)
     work = await deadlines.calendar(session, now)
     deadline = await deadlines.deadline_of(session, target.id, category)
     source = report.account_id
@@ -458,7 +510,8 @@ async def _transfer(session: AsyncSession, report: Report, to_account_id: int | 
     report.transfer_count += 1
     await stats.count(session, target.id, now, received=1)
     return {"from_account_id": source, "to_account_id": target.id, "to_account_name": target.name,
-            "deadline": deadline.label, "due_at": report.due_at.isoformat(), "reason": reason}
+            "deadline": deadline.label, "due_at": report.due_at.isoformat(), "reason": reason,
+            "forwarded_late": late}
 
 
 async def _resolved(session: AsyncSession, report: Report, now: datetime) -> None:

@@ -32,6 +32,7 @@ from loa.domains.reports.models import (
     ReportCategory,
     ReportCodeCounter,
     ReportDailyStats,
+    ReportDocument,
     ReportEvent,
     ReportPhoto,
     RoutingRule,
@@ -60,9 +61,11 @@ assert set(REPORT_COLUMNS) == set(Report.__table__.columns.keys())
 EVENT_COLUMNS = ("id", "report_id", "account_id", "type", "from_status", "to_status", "actor", "actor_id", "note",
                  "public", "data", "created_at")
 PHOTO_COLUMNS = ("report_id", "key", "thumbnail_key", "width", "height", "added_by", "created_at")
+DOCUMENT_COLUMNS = ("report_id", "key", "name", "content_type", "size", "added_by", "created_at")
 INSERT_REPORT = RawWrite.insert(Report.__table__, REPORT_COLUMNS)
 INSERT_EVENT = RawWrite.insert(ReportEvent.__table__, EVENT_COLUMNS)
 INSERT_PHOTO = RawWrite.insert(ReportPhoto.__table__, PHOTO_COLUMNS)
+INSERT_DOCUMENT = RawWrite.insert(ReportDocument.__table__, DOCUMENT_COLUMNS)
 _TIMES = frozenset({"occurred_at", "received_at", "due_at", "remind_at", "next_check_at", "reminded_at",
                     "escalated_at", "paused_at", "first_response_at", "resolved_at", "closed_at", "rated_at",
                     "created_at", "updated_at"})
@@ -87,6 +90,14 @@ class StoredPhoto:
 
 
 @dataclass(frozen=True)
+class StoredDocument:
+    key: str
+    name: str
+    content_type: str
+    size: int
+
+
+@dataclass(frozen=True)
 class ReportDraft:
     """A report checked for what needs no database (the caller did that) and located: `commune_code` is
     the commune the coordinates fall in, or the one given with an address."""
@@ -103,6 +114,7 @@ class ReportDraft:
     occurred_at: datetime | None = None
     public: bool = True
     photos: tuple[StoredPhoto, ...] = ()
+    documents: tuple[StoredDocument, ...] = ()
     reporter_contact: dict[str, str] | None = None
     source: str = "app"
     received_at: datetime | None = None  # tests and imports of past reports; otherwise the batch's moment
@@ -222,7 +234,7 @@ def _write(session: Session, context: _Context, planned: list[Planned], results:
     event_ids = allocate_ids(session, "report_events", len(planned))
     values = Values(dialect_of(session))
     due_of: dict[tuple[datetime, deadlines.Deadline], tuple[datetime, datetime]] = {}
-    reports, events, photos, stored = [], [], [], []
+    reports, events, photos, documents, stored = [], [], [], [], []
     received_per_day: dict[tuple[int, Any], int] = {}
     for (index, draft, category, account_id, province), code, report_id, event_id in zip(
             planned, codes, report_ids, event_ids, strict=True):
@@ -255,6 +267,8 @@ def _write(session: Session, context: _Context, planned: list[Planned], results:
         events.append(tuple(_value(values, name, columns[name]) for name in EVENT_COLUMNS))
         photos.extend((report_id, photo.key, photo.thumbnail_key, photo.width, photo.height, "citizen",
                        values.time(received)) for photo in draft.photos)
+        documents.extend((report_id, document.key, document.name, document.content_type, document.size, "citizen",
+                          values.time(received)) for document in draft.documents)
         key = (account_id, vn_day(received))
         received_per_day[key] = received_per_day.get(key, 0) + 1
         stored.append((report, event))
@@ -262,6 +276,7 @@ def _write(session: Session, context: _Context, planned: list[Planned], results:
     INSERT_REPORT.executemany(session, reports)
     INSERT_EVENT.executemany(session, events)
     INSERT_PHOTO.executemany(session, photos)
+    INSERT_DOCUMENT.executemany(session, documents)
     session.execute(_received_upsert(dialect_of(session)), [
         {"account_id": account_id, "day": day, "received": count}
         for (account_id, day), count in sorted(received_per_day.items())])
