@@ -11,6 +11,7 @@ from loa.domains.agencies.models import Organisation
 from loa.domains.conversations.models import Conversation, Message
 from loa.domains.follows.models import Follow
 from loa.domains.people.models import User
+from loa.domains.reports.models import Report
 from loa.domains.seed import ensure_demo, run_seed
 from loa.domains.seed.demo import DEMO_PASSWORD, STAFF
 from loa.runtime import Runtime
@@ -68,6 +69,17 @@ async def test_ensure_demo_seeds_an_empty_database_once(runtime: Runtime) -> Non
         auto_answers = await session.scalar(select(func.count()).select_from(Message).where(
             Message.account_id == ba_dinh.id, Message.auto == "keyword"))
         assert auto_answers == 1  # "tạm trú" has a keyword answer
+
+        # Reports: Ba Đình handles its own (one rated, one waiting for the citizen, new ones); traffic goes to
+        # the city's traffic police by a routing rule.
+        statuses = (await session.execute(select(Report.status, Report.rating).where(
+            Report.account_id == ba_dinh.id).order_by(Report.id))).all()
+        assert [tuple(row) for row in statuses] == [("resolved", 5), ("waiting", None), ("submitted", None),
+                                                      ("submitted", None)]
+        traffic = (await session.execute(select(Account.handle, Report.status).join(
+            Account, Account.id == Report.account_id).where(Report.fields["violation"].as_string() == "wrong_way"))
+            ).one()
+        assert tuple(traffic) == ("csgt-hanoi", "accepted")
 
     assert await ensure_demo(settings) is False  # second start: nothing changes
     async with runtime.read_session() as session:

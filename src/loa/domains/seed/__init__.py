@@ -77,6 +77,7 @@ async def _demo(runtime: Any, *, quiet: bool, always_report: bool) -> dict[str, 
             return {"scale": "demo", "seeded": False}
         staff = await demo.seed_demo(session)
         await commit(session)
+    await demo.seed_reports(runtime)  # through the reports service, which commits step by step
     if not quiet:
         print(demo.logins_text(staff), file=sys.stderr)
     return {"scale": "demo", "seeded": True, "accounts": len(demo.ACCOUNTS), "staff": len(staff),

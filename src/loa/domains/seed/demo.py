@@ -8,12 +8,14 @@ that the README can list them. Never for production: anyone can read them here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 import pyotp
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from loa.db.base import utcnow
 from loa.domains.accounts import service as accounts
 from loa.domains.accounts.models import Account
 from loa.domains.agencies import service as agencies
@@ -25,6 +27,12 @@ from loa.domains.conversations.writer import Draft, store_batch
 from loa.domains.follows import service as follows
 from loa.domains.people import service as people
 from loa.domains.people.models import User
+from loa.domains.reports import service as reports
+from loa.domains.reports.models import ReportCategory, RoutingRule
+from loa.kit.effects import commit
+
+if TYPE_CHECKING:
+    from loa.runtime import Runtime
 
 DEMO_PASSWORD = "loa-demo-2025"  # noqa: S105 (published demo login)
 DEMO_MARKER_HANDLE = "boyte"  # present ⇔ the demo data was loaded
@@ -280,6 +288,60 @@ async def _conversations(session: AsyncSession, created: dict[str, Account], use
     ]
     for draft in drafts:  # one at a time: each answer comes after the question it answers
         await store_batch(session, [draft])
+
+
+async def seed_reports(runtime: Runtime) -> None:
+    """Reports in several states, as a commune and a traffic police unit would have them: traffic violations in
+    Hà Nội go to the city's traffic police by a routing rule, everything else in Ba Đình to its committee."""
+    async with runtime.session() as session:
+        handles = ("ubnd-badinh", "csgt-hanoi")
+        by_handle = {account.handle: account for account in (await session.scalars(
+            select(Account).where(Account.handle.in_(handles)))).all()}
+        emails = ("badinh@loa.example", "tiepdan.badinh@loa.example", "csgt.hanoi@loa.example")
+        staff = {user.email: user for user in (await session.scalars(select(User).where(User.email.in_(emails)))).all()}
+        phones = ("+84900000001", "+84900000002", "+84900000003")
+        citizens = {user.phone: user for user in (await session.scalars(
+            select(User).where(User.phone.in_(phones)))).all()}
+        traffic = await session.scalar(select(ReportCategory).where(ReportCategory.code == "traffic_violation"))
+        if traffic is None or len(by_handle) < 2:
+            return
+        session.add(RoutingRule(category_id=traffic.id, area_code="01", account_id=by_handle["csgt-hanoi"].id))
+        await commit(session)
+    an, binh, chau = (citizens[phone] for phone in phones)
+    owner, agent, police = (staff[email] for email in emails)
+    now = utcnow()
+    days = timedelta(days=1)
+    ba_dinh = {"latitude": 21.0369, "longitude": 105.8347}  # near Ba Đình square: the ward's own reports
+    resolved = await reports.submit(
+        runtime, reporter=an, category_code="road_damage", now=now - 9 * days, title="Ổ gà lớn trên phố Đội Cấn",
+        description="Ổ gà sâu khoảng 20 cm trước số 120 Đội Cấn, xe máy đã ngã hai lần trong tuần.",
+        fields={"size": "large", "danger": "yes"}, **ba_dinh)
+    for action, extra, when in (("accept", {}, 9), ("assign", {"assignee_id": agent.id}, 8), ("start", {}, 8),
+                                ("resolve", {"note": "Đã vá ổ gà và cắm biển cảnh báo trong lúc chờ khô."}, 6)):
+        await reports.act(runtime, actor=owner if action == "assign" else agent, report_id=resolved.id,
+                          action_name=action, now=now - when * days, **extra)
+    await reports.rate(runtime, citizen=an, report_id=resolved.id, rating=5, comment="Xử lý nhanh, cảm ơn phường.",
+                       now=now - 5 * days)
+    waiting = await reports.submit(
+        runtime, reporter=binh, category_code="waste", now=now - 2 * days, title="Rác đổ trộm ở ngõ 48 Liễu Giai",
+        description="Có người đổ trộm xà bần và rác sinh hoạt đầu ngõ 48 Liễu Giai vào ban đêm.", **ba_dinh)
+    for action, extra in (("accept", {}), ("assign", {"assignee_id": agent.id}), ("start", {}),
+                          ("ask", {"note": "Anh/chị cho biết khoảng mấy giờ thường có người đổ rác?"})):
+        await reports.act(runtime, actor=owner if action == "assign" else agent, report_id=waiting.id,
+                          action_name=action, now=now - days, **extra)
+    await reports.submit(
+        runtime, reporter=chau, category_code="street_lighting", now=now - 6 * days,
+        title="Đèn đường tắt cả dãy phố Đội Cấn", fields={"pole": "DC-17"},
+        description="Cả dãy đèn từ số 60 đến số 120 Đội Cấn tắt ba đêm liền, rất tối và nguy hiểm.", **ba_dinh)
+    traffic_report = await reports.submit(
+        runtime, reporter=chau, category_code="traffic_violation", now=now - 3 * days,
+        description="Nhiều xe máy đi ngược chiều trên đường Liễu Giai giờ tan tầm, gần như ngày nào cũng vậy.",
+        fields={"vehicle": "motorbike", "violation": "wrong_way"}, **ba_dinh)
+    await reports.act(runtime, actor=police, report_id=traffic_report.id, action_name="accept", now=now - 2 * days)
+    await reports.submit(
+        runtime, reporter=an, category_code="administrative_procedure", public=False, address="14 Đội Cấn",
+        commune_code="00004", description="Hồ sơ đăng ký tạm trú nộp trực tuyến đã quá hạn hẹn trả kết quả 5 ngày.",
+        fields={"procedure": "Đăng ký tạm trú", "dossier": "G22.12-250915-0042"})
 
 
 def logins_text(staff: list[Staff]) -> str:
