@@ -48,7 +48,7 @@ from loa.domains.reports.writer import (
     StoredPhoto,
     StoredReport,
 )
-from loa.kit.effects import commit, publish_after_commit
+from loa.kit.effects import commit, enqueue_after_commit, publish_after_commit
 from loa.kit.errors import Conflict, Forbidden, Invalid, NotFound
 from loa.kit.files import clean_file
 from loa.kit.images import clean_image, make_thumbnail
@@ -221,6 +221,8 @@ async def _record(session: AsyncSession, report: Report, event_type: str, from_s
     await session.flush()
     if public and report.reporter_id is not None:
         publish_after_commit(session, f"user:{report.reporter_id}", live_event(report, event))
+        # The reporter's phone too (`tasks.push_update`: once per step, outside their quiet hours).
+        enqueue_after_commit(session, "reports.push_update", event_id=event.id)
     publish_after_commit(session, f"staff:{report.account_id}", staff_event(report, event_type))
     return event
 
@@ -469,6 +471,9 @@ async def _merge(session: AsyncSession, report: Report, duplicate_of: str | None
 
 def _resume(work: Any, report: Report, now: datetime) -> None:
     if report.paused_at is not None:
+        if report.reminded_at is None and report.remind_at is not None:
+            # The reminder moves with the deadline: still a fifth of the working time before it.
+            report.remind_at = deadlines.after_pause(work, report.remind_at, report.paused_at, now)
         report.due_at = deadlines.after_pause(work, report.due_at, report.paused_at, now)
         report.paused_at = None
     _schedule_checks(report, now)
@@ -529,7 +534,7 @@ async def _finish(session: AsyncSession, report: Report, action: Action, previou
     report.updated_at = now
     report.open = report.status not in FINISHED_STATUSES
     report.public_visible = report.public and not report.hidden and report.status not in ("rejected", "merged")
-    if action.name not in ("ask", "resume"):
+    if action.name != "ask":  # resumed: scheduled again now that the status runs (`_resume` saw "waiting")
         _schedule_checks(report, now)
 
 
