@@ -35,7 +35,12 @@ STREAM_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
         "description": ("An endless `text/event-stream`: `id: <cursor>`, `event: <type>`, `data: <JSON>` frames, "
                         "a heartbeat comment about every 20 s"),
-        "content": {"text/event-stream": {"schema": {"type": "string"},
+        # The schema of one event of the stream (its fields as the SSE format names them).
+        "content": {"text/event-stream": {"schema": {
+            "type": "object",
+            "properties": {"id": {"type": "string", "description": "the cursor to resume from"},
+                           "event": {"type": "string"}, "data": {"type": "string", "description": "JSON"},
+                           "retry": {"type": "integer", "minimum": 0}}},
                                           "example": "id: account:12=345\nevent: broadcast.published\n"
                                                      "data: {\"id\":345,\"type\":\"broadcast.published\"}\n\n"}},
     },
