@@ -130,6 +130,29 @@ def existing_account_ids(session: Session, account_ids: set[int]) -> set[int]:
     return {row[0] for row in _SELECT_ACCOUNT_IDS.fetch(session, sorted(account_ids))}
 
 
+def committees_of(session: Session, communes: Sequence[str], provinces: Sequence[str]) -> dict[tuple[str, str], int]:
+    """The People's Committee accounts of these communes and provinces, ("commune_committee", commune) or
+    ("provincial_committee", province) → account id, a verified one first: one query for a batch (the report
+    writer's synchronous transaction)."""
+    found: dict[tuple[str, str], int] = {}
+    for kind, commune, province, account_id in session.execute(select(
+            Account.kind, Account.commune_code, Account.province_code, Account.id).where(or_(
+            and_(Account.kind == "commune_committee", Account.commune_code.in_(list(communes))),
+            and_(Account.kind == "provincial_committee", Account.province_code.in_(list(provinces))))).order_by(
+            Account.verification_status != "verified", Account.id)):
+        found.setdefault((kind, commune if kind == "commune_committee" else province), account_id)
+    return found
+
+
+async def account_names(session: AsyncSession, account_ids: Iterable[int]) -> dict[int, str]:
+    """Names of these accounts by id (one query), for lists that show who handles what."""
+    wanted = sorted(set(account_ids))
+    if not wanted:
+        return {}
+    return {account_id: name for account_id, name in (await session.execute(
+        select(Account.id, Account.name).where(Account.id.in_(wanted)))).all()}
+
+
 async def get_account_by_handle(session: AsyncSession, handle: str) -> Account:
     account = await session.scalar(select(Account).where(Account.handle == handle))
     if account is None:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import ColumnElement, Select, and_, case, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from loa.domains.geo import source
 from loa.domains.geo.grid import CentroidGrid
@@ -324,3 +324,10 @@ async def nearest_commune(session: AsyncSession, lat: float, lon: float, *,
     if best is None or commune is None:
         raise NotFound("Chưa có dữ liệu vị trí xã/phường. (No commune positions loaded.)")
     return NearestCommune(commune=commune, distance_km=round(best[0], 3))
+
+
+def provinces_of_communes(session: Session, codes: Sequence[str]) -> dict[str, str | None]:
+    """Current communes among `codes`, each with its province: one query for a batch (a writer's synchronous
+    transaction). A code missing from the answer is not a current commune."""
+    return {code: province for code, province in session.execute(select(AdminUnit.code, AdminUnit.province_code)
+            .where(AdminUnit.scheme == "current", AdminUnit.level == "commune", AdminUnit.code.in_(list(codes))))}

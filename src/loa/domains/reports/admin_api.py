@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from loa.db.base import utcnow
 from loa.domains.accounts import service as accounts
-from loa.domains.accounts.models import ACCOUNT_KINDS, Account
+from loa.domains.accounts.models import ACCOUNT_KINDS
 from loa.domains.geo import service as geo
 from loa.domains.people.models import User
 from loa.domains.reports import deadlines
@@ -309,9 +309,7 @@ async def _area_names(session: AsyncSession, codes: list[str]) -> dict[str, str]
 
 async def _rules_out(session: AsyncSession, rules: list[RoutingRule]) -> list[RuleOut]:
     codes = {category.id: category.code for category in (await session.scalars(select(ReportCategory))).all()}
-    account_ids = {rule.account_id for rule in rules}
-    names = dict((await session.execute(select(Account.id, Account.name).where(Account.id.in_(account_ids)))).all()) \
-        if account_ids else {}
+    names = await accounts.account_names(session, (rule.account_id for rule in rules))
     areas = await _area_names(session, [rule.area_code for rule in rules])
     return [RuleOut(id=str(rule.id), category=codes.get(rule.category_id, ""), area_code=rule.area_code,
                     area_name=areas.get(rule.area_code, rule.area_code), account_id=str(rule.account_id),
@@ -367,7 +365,7 @@ async def create_routing_rule(session: Write, operator: Operator, body: RuleIn) 
     if category_id is None:
         raise invalid("category", CATEGORY_NOT_FOUND, "unknown_category")
     area_code = await _check_area(session, body.area_code, "area_code")
-    if await session.get(Account, body.account_id) is None:
+    if not await accounts.account_names(session, [body.account_id]):
         raise invalid("account_id", "Không tìm thấy tài khoản / Account not found", "account_not_found")
     exists = Conflict("Quy tắc này đã có / This rule exists already", code="rule_exists",
                       details=[{"field": "account_id", "message": "already routed here"}])

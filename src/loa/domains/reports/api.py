@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from loa.db.base import utcnow
 from loa.domains.accounts import service as accounts
-from loa.domains.accounts.models import Account
 from loa.domains.people.models import User
 from loa.domains.reports import deadlines, service, stats
 from loa.domains.reports.models import Report, ReportCategory, ReportDocument, ReportPhoto
@@ -24,7 +23,6 @@ from loa.domains.reports.schemas import (
     CitizenActionIn,
     DocumentOut,
     EventOut,
-    HandlingOut,
     HiddenIn,
     NearbyOut,
     PhotoOut,
@@ -69,8 +67,8 @@ async def report_view(session: AsyncSession, report: Report | StoredReport, *, s
                       now: datetime | None = None) -> ReportOut | StaffReportOut:
     now = now or utcnow()
     category = await session.get(ReportCategory, report.category_id)
-    account = await session.get(Account, report.account_id)
-    assert category is not None and account is not None
+    account = await accounts.get_account(session, report.account_id)
+    assert category is not None
     original = await session.get(Report, report.duplicate_of) if report.duplicate_of else None
     photos = [PhotoOut(id=photo.id, url=f"/api/v1/reports/{report.id}/photos/{photo.id}",
                        thumbnail_url=f"/api/v1/reports/{report.id}/photos/{photo.id}?size=thumbnail",
@@ -322,11 +320,11 @@ async def hide(request: Request, user: CurrentUser, report_id: Id, body: HiddenI
         return await report_view(session, report, staff=True, role=role)  # type: ignore[return-value]
 
 
-@router.get("/accounts/{account_id}/reports/handling", response_model=HandlingOut,
+@router.get("/accounts/{account_id}/reports/handling", response_model=stats.Handling,
             summary="Handling figures of the account over a period (Vietnam days, inclusive)")
 async def handling(session: Read, user: CurrentUser, account_id: Id,
                    start: Annotated[date | None, Query(alias="from")] = None,
-                   end: Annotated[date | None, Query(alias="to")] = None) -> HandlingOut:
+                   end: Annotated[date | None, Query(alias="to")] = None) -> stats.Handling:
     await accounts.require_account_role(session, account_id, user, ("owner", "admin", "editor", "agent", "viewer"))
     now = utcnow()
     end = end or stats.vn_day(now)
@@ -334,8 +332,7 @@ async def handling(session: Read, user: CurrentUser, account_id: Id,
     if end < start:
         raise Invalid("Ngày kết thúc trước ngày bắt đầu / The period ends before it starts", code="invalid_period",
                       details=[{"field": "to", "message": "before from"}])
-    figures = await stats.handling(session, account_id, start, end, now)
-    return HandlingOut(**figures.__dict__)
+    return await stats.handling(session, account_id, start, end, now)
 
 
 # The rest of the domain's API lives in its own modules.

@@ -28,7 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
 
 from loa.db.base import utcnow
-from loa.domains.accounts.models import Account, ApiToken
+from loa.domains.accounts import service as accounts
+from loa.domains.accounts.models import ApiToken
 from loa.domains.geo import service as geo
 from loa.domains.reports import service
 from loa.domains.reports.models import Report, ReportCategory, ReportEvent, ReportPhoto
@@ -308,9 +309,7 @@ async def _context(session: AsyncSession, reports: list[Report]) -> _Context:
     if not reports:
         return context
     ids = [report.id for report in reports]
-    account_ids = {report.account_id for report in reports}
-    context.accounts = dict((await session.execute(
-        select(Account.id, Account.name).where(Account.id.in_(account_ids)))).all())
+    context.accounts = await accounts.account_names(session, (report.account_id for report in reports))
     context.photos = dict((await session.execute(
         select(ReportPhoto.report_id, func.min(ReportPhoto.id)).where(ReportPhoto.report_id.in_(ids))
         .group_by(ReportPhoto.report_id))).all())
@@ -679,8 +678,7 @@ async def _create(request: Request) -> tuple[str, Any]:
         latitude=latitude, longitude=longitude, address=address, commune_code=commune_code, source="open311",
         reporter_contact=contact, photos=form.files, storage=storage)
     async with runtime.read_session() as session:
-        account = await session.get(Account, report.account_id)
-    agency = account.name if account else ""
+        agency = (await accounts.account_names(session, [report.account_id])).get(report.account_id, "")
     due = report.due_at.astimezone(VN).strftime("%H:%M %d/%m/%Y")
     notice = (f"Đã chuyển đến {agency}, hạn xử lý {due} (giờ Việt Nam) / Sent to {agency}, to be handled by "
               f"{w3c(report.due_at)}")

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loa.db.base import utcnow
-from loa.domains.accounts.models import Account
+from loa.domains.accounts import service as accounts
 from loa.domains.reports import public, service
 from loa.domains.reports.models import Report, ReportCategory
 from loa.domains.reports.schemas import AccountBrief, PhotoOut
@@ -144,8 +144,8 @@ async def public_map(
 async def public_report(session: Read, code: Annotated[str, Path(max_length=20)]) -> PublicReportOut:
     report = await public.get_public_report(session, code)
     category = await session.get(ReportCategory, report.category_id)
-    account = await session.get(Account, report.account_id)
-    assert category is not None and account is not None
+    account = await accounts.get_account(session, report.account_id)
+    assert category is not None
     places = await public.places_of(session, [report])
     # The existing photo endpoint serves these to anyone while the report stays public, to nobody after.
     photos = [PhotoOut(id=photo.id, url=f"/api/v1/reports/{report.id}/photos/{photo.id}",

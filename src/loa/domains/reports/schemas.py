@@ -181,22 +181,3 @@ class RatingIn(_Strict):
 class HiddenIn(_Strict):
     hidden: bool
     reason: str | None = Field(None, max_length=500)
-
-
-class HandlingOut(BaseModel):
-    received: int
-    rejected: int
-    merged: int
-    transferred_out: int
-    resolved: int
-    resolved_on_time: int
-    resolved_late: int
-    reopened: int
-    on_time_percent: float | None
-    late_percent: float | None
-    median_first_response_seconds: float | None
-    median_resolution_seconds: float | None
-    ratings: int
-    average_rating: float | None
-    open_now: int
-    overdue_now: int

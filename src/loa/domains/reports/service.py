@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loa.db.base import utcnow
 from loa.domains.accounts import service as accounts
-from loa.domains.accounts.models import Account
 from loa.domains.geo import service as geo
 from loa.domains.people.models import User
 from loa.domains.reports import deadlines, stats
@@ -496,9 +495,7 @@ async def _transfer(session: AsyncSession, report: Report, to_account_id: int | 
                     now: datetime) -> dict[str, Any]:
     if to_account_id is None or to_account_id == report.account_id:
         raise invalid("to_account_id", "Cần chọn cơ quan khác để chuyển / Choose another agency", "invalid_target")
-    target = await session.get(Account, to_account_id)
-    if target is None:
-        raise NotFound("Không tìm thấy tài khoản / Account not found", code="account_not_found")
+    target = await accounts.get_account(session, to_account_id)
     await stats.count(session, report.account_id, now, transferred_out=1)
     category = await session.get(ReportCategory, report.category_id)
     assert category is not None
@@ -622,8 +619,3 @@ async def nearby_open(session: AsyncSession, category: ReportCategory, latitude:
     found = [(row, distance_m(latitude, longitude, row.latitude, row.longitude)) for row in rows
              if row.latitude is not None and row.longitude is not None]
     return sorted((item for item in found if item[1] <= metres), key=lambda item: item[1])[:limit]
-
-
-async def reports_count(session: AsyncSession, account_id: int) -> int:
-    return int(await session.scalar(select(func.count()).select_from(Report).where(Report.account_id == account_id))
-               or 0)

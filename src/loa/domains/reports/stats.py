@@ -5,9 +5,9 @@ rows, never the reports. A median is given as its bucket's geometric middle: wit
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import date, datetime
 
+from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -56,9 +56,8 @@ async def add_duration(session: AsyncSession, account_id: int, moment: datetime,
         set_={"count": ReportDurationBucket.count + 1}))
 
 
-@dataclass(frozen=True)
-class Handling:
-    """An account's handling figures over a period (days in Vietnam's time)."""
+class Handling(BaseModel):
+    """An account's handling figures over a period (days in Vietnam's time); the API answers with it."""
 
     received: int
     rejected: int

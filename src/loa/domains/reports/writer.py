@@ -17,13 +17,13 @@ from functools import cache
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from loa.db.base import utcnow
 from loa.db.raw import RawWrite, Values, allocate_ids, dialect_of, insert_of
-from loa.domains.accounts.models import Account
-from loa.domains.geo.models import AdminUnit
+from loa.domains.accounts import service as accounts
+from loa.domains.geo import service as geo
 from loa.domains.reports import deadlines
 from loa.domains.reports.models import (
     CalendarDay,
@@ -134,10 +134,7 @@ class _Context:
 def _load(session: Session, drafts: Sequence[ReportDraft]) -> _Context:
     categories = {row.code: row for row in session.scalars(select(ReportCategory).where(
         ReportCategory.enabled.is_(True)))}
-    communes = sorted({draft.commune_code for draft in drafts})
-    provinces: dict[str, str | None] = {code: province for code, province in session.execute(select(
-        AdminUnit.code, AdminUnit.province_code).where(
-        AdminUnit.scheme == "current", AdminUnit.level == "commune", AdminUnit.code.in_(communes)))}
+    provinces = geo.provinces_of_communes(session, sorted({draft.commune_code for draft in drafts}))
     context = _Context(categories, provinces)
     areas = sorted({*provinces, *(code for code in provinces.values() if code), ""})
     category_ids = sorted({categories[draft.category_code].id for draft in drafts
@@ -148,13 +145,8 @@ def _load(session: Session, drafts: Sequence[ReportDraft]) -> _Context:
             RoutingRule.category_id.in_(category_ids), RoutingRule.area_code.in_(areas)).order_by(
             RoutingRule.priority, RoutingRule.id)):
         context.rules.setdefault((category_id, area), account_id)
-    for kind, commune, province, account_id in session.execute(select(
-            Account.kind, Account.commune_code, Account.province_code, Account.id).where(or_(
-            and_(Account.kind == "commune_committee", Account.commune_code.in_(list(provinces))),
-            and_(Account.kind == "provincial_committee",
-                 Account.province_code.in_([code for code in provinces.values() if code])))).order_by(
-            Account.verification_status != "verified", Account.id)):
-        context.committees.setdefault((kind, commune if kind == "commune_committee" else province), account_id)
+    context.committees = accounts.committees_of(session, list(provinces),
+                                                [code for code in provinces.values() if code])
     return context
 
 
