@@ -19,6 +19,7 @@ table.
 
 from __future__ import annotations
 
+import re
 import statistics
 import tempfile
 import time
@@ -80,16 +81,18 @@ async def run(options: Options) -> AsyncIterator[dict[str, Any]]:
 REPORT_COLUMNS = ["id", "code", "category_id", "account_id", "reporter_id", "status", "open", "title",
                   "description", "search_folded", "fields", "address", "commune_code", "province_code", "public",
                   "hidden", "public_visible", "assigned_to", "received_at", "due_at", "remind_at", "paused_at",
-                  "reminded_at", "next_check_at", "first_response_at", "reopen_count", "transfer_count", "source",
-                  "created_at", "updated_at"]
+                  "first_response_at", "reopen_count", "transfer_count", "source", "created_at", "updated_at"]
+CHECK_COLUMNS = ["report_id", "check_at"]
 
 
 def _waiting(i: int) -> bool:
     return i % 20 == 7  # odd: never among the due rows of either case
 
 
-def _reports(count: int, accounts: int, citizens: int, category_id: int, now: datetime) -> Iterator[tuple[Any, ...]]:
-    """Every report running with its deadline days ahead, or waiting; `_arrange` makes some due."""
+def _reports(count: int, accounts: int, citizens: int, category_id: int,
+             now: datetime) -> Iterator[tuple[tuple[Any, ...], tuple[int, datetime | None]]]:
+    """Every report running with its deadline days ahead, or waiting, with its check row; `_arrange`
+    makes some due."""
     from bench.common import BENCH_COMMUNE
 
     first_citizen = accounts * STAFF_PER_ACCOUNT + 1
@@ -109,15 +112,15 @@ def _reports(count: int, accounts: int, citizens: int, category_id: int, now: da
         description = DESCRIPTION_TEXT.format(i=i)
         yield (i, f"PA-2026-{i:07d}", category_id, account, first_citizen + i % citizens, status, True,
                description[:60], description, description.lower(), {}, "", BENCH_COMMUNE, "01", True, False, True,
-               assigned, received_at, due_at, remind_at, paused_at, None, next_check_at,
+               assigned, received_at, due_at, remind_at, paused_at,
                received_at + timedelta(hours=2) if status != "submitted" else None, 0, 0, "app", received_at,
-               received_at)
+               received_at), (i, next_check_at)
 
 
 async def _load(settings: Any, count: int, accounts: int, citizens: int, now: datetime) -> None:
     from loa.db.bulk import Progress, bulk_insert
     from loa.domains.accounts.models import AccountMember
-    from loa.domains.reports.models import Report
+    from loa.domains.reports.models import Report, ReportCheck
     from loa.runtime import Runtime
 
     runtime = Runtime(settings)
@@ -131,9 +134,13 @@ async def _load(settings: Any, count: int, accounts: int, citizens: int, now: da
                 for account in range(1, accounts + 1) for n, role in enumerate(roles)),
                 columns=["account_id", "user_id", "role", "created_at"])
             progress = Progress(f"{NAME}: reports", count)
-            await bulk_insert(session, Report.__table__, _reports(count, accounts, citizens, category_id, now),
+            await bulk_insert(session, Report.__table__,
+                              (report for report, _ in _reports(count, accounts, citizens, category_id, now)),
                               columns=REPORT_COLUMNS, progress=progress)
             progress.finish()
+            await bulk_insert(session, ReportCheck.__table__,
+                              (check for _, check in _reports(count, accounts, citizens, category_id, now)),
+                              columns=CHECK_COLUMNS)
             await session.commit()
     finally:
         await runtime.close()
@@ -178,23 +185,32 @@ async def _arrange(runtime: Any, due: Due, now: datetime) -> None:
     def timed(sql: str) -> Any:
         return text(sql).bindparams(*(bindparam(name, type_=UTCDateTime()) for name in times if f":{name}" in sql))
 
+    def on_checks(condition: str) -> str:  # `due`'s conditions name the report's id
+        return re.sub(r"\bid\b", "report_id", condition)
+
+    def values(*names: str) -> dict[str, datetime]:
+        return {name: times[name] for name in names}
+
     async with runtime.session() as session:
         # Whatever an earlier case or run made due (or swept) goes back to later.
-        await session.execute(timed(
-            "UPDATE reports SET due_at = :later_due, remind_at = :later_remind, reminded_at = NULL, "
-            "escalated_at = NULL, next_check_at = :later_remind "
-            "WHERE status <> 'waiting' AND (next_check_at IS NULL OR next_check_at < :later_remind)"),
-            {name: times[name] for name in ("later_due", "later_remind")})
-        await session.execute(timed(
-            f"UPDATE reports SET due_at = :passed, remind_at = :reminded, reminded_at = :reminded, "
-            f"escalated_at = NULL, next_check_at = :passed WHERE {due.escalations}"),
-            {name: times[name] for name in ("passed", "reminded")})
-        await session.execute(timed(
-            f"UPDATE reports SET due_at = :near_due, remind_at = :near_remind, reminded_at = NULL, "
-            f"escalated_at = NULL, next_check_at = :near_remind WHERE {due.reminders}"),
-            {name: times[name] for name in ("near_due", "near_remind")})
+        await session.execute(timed("UPDATE reports SET due_at = :later_due, remind_at = :later_remind "
+                                    "WHERE status <> 'waiting' AND due_at < :later_due"),
+                              values("later_due", "later_remind"))
+        await session.execute(timed("UPDATE report_checks SET reminded_at = NULL, escalated_at = NULL, "
+                                    "check_at = :later_remind WHERE (check_at IS NULL OR check_at < :later_remind) "
+                                    "AND report_id IN (SELECT id FROM reports WHERE status <> 'waiting')"),
+                              values("later_remind"))
+        # Past the deadline, reminded yesterday: an escalation each.
+        await session.execute(timed(f"UPDATE reports SET due_at = :passed, remind_at = :reminded "
+                                    f"WHERE {due.escalations}"), values("passed", "reminded"))
+        await session.execute(timed(f"UPDATE report_checks SET reminded_at = :reminded, check_at = :passed "
+                                    f"WHERE {on_checks(due.escalations)}"), values("passed", "reminded"))
+        # Near the deadline, the reminder due five minutes ago: a reminder each.
+        await session.execute(timed(f"UPDATE reports SET due_at = :near_due, remind_at = :near_remind "
+                                    f"WHERE {due.reminders}"), values("near_due", "near_remind"))
+        await session.execute(timed(f"UPDATE report_checks SET check_at = :near_remind "
+                                    f"WHERE {on_checks(due.reminders)}"), values("near_remind"))
         await session.execute(text("DELETE FROM staff_notices"))
-        await session.execute(text("DELETE FROM report_events"))
         await session.commit()
     if runtime.is_sqlite:
         async with runtime.session() as session:
@@ -203,7 +219,7 @@ async def _arrange(runtime: Any, due: Due, now: datetime) -> None:
         return
     async with runtime.engine.connect() as connection:
         connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
-        await connection.execute(text("VACUUM ANALYZE reports, staff_notices, report_events"))
+        await connection.execute(text("VACUUM ANALYZE reports, report_checks, staff_notices"))
 
 
 # --- measuring --------------------------------------------------------------------------------------------
@@ -216,7 +232,7 @@ async def _measure(settings: Any, database: str, count: int, accounts: int, now:
     from loa.runtime import Runtime
 
     due = _due(case, count)
-    raw = text("UPDATE reports SET next_check_at = NULL WHERE next_check_at <= :now").bindparams(
+    raw = text("UPDATE report_checks SET check_at = NULL WHERE check_at <= :now").bindparams(
         bindparam("now", type_=UTCDateTime()))
     runtime = Runtime(settings)
     ours: list[float] = []
@@ -251,9 +267,9 @@ async def _measure(settings: Any, database: str, count: int, accounts: int, now:
         NAME, {"database": database, "due_rows": case, "reports": count, "due": due.total,
                "reminders": due.reminder_count, "escalations": due.escalation_count, "accounts": accounts,
                "batch": sweeps.BATCH, "sessions": 1 if database == "sqlite" else sweeps.PARALLEL},
-        value=statistics.median(ours) * 1000, unit="ms per full sweep (claim, notices, timeline steps, commits)",
+        value=statistics.median(ours) * 1000, unit="ms per full sweep (claim, notices, commits)",
         baseline=statistics.median(baseline) * 1000,
-        baseline_what=("ms of a raw UPDATE reports SET next_check_at = NULL WHERE next_check_at <= now over the "
+        baseline_what=("ms of a raw UPDATE report_checks SET check_at = NULL WHERE check_at <= now over the "
                        "same rows (same database, set up again and vacuumed before each run)"),
         better="lower",
         p50_ms=round(percentile(ours, 50) * 1000, 1), p99_ms=round(percentile(ours, 99) * 1000, 1),

@@ -52,7 +52,7 @@ DESCRIPTION_TEXT = "Rác thải sinh hoạt đổ trộm thành đống ven đư
 _RAW_COLUMNS = ("code", "category_id", "account_id", "reporter_id", "status", "open", "title", "description",
                 "search_folded", "fields", "latitude", "longitude", "cell", "address", "commune_code",
                 "province_code", "public", "hidden", "public_visible", "received_at", "due_at", "remind_at",
-                "next_check_at", "reopen_count", "transfer_count", "source", "created_at", "updated_at")
+                "reopen_count", "transfer_count", "source", "created_at", "updated_at")
 
 
 def _sizes(options: Options, sqlite: bool) -> tuple[int, int, int]:
@@ -195,7 +195,7 @@ async def _raw_rate(url: str, places: list[tuple[int, str, str, float, float]], 
         at, until = (stamp, due_stamp) if sqlite else (now, due)
         return (f"RAW-{n:09d}", category, account_id, n % CITIZENS + 1, "submitted", True, description[:120],
                 description, description.lower(), "{}", lat, lon, 0, "", code, province, True, False, True,
-                at, until, until, until, 0, 0, "app", at, at)
+                at, until, until, 0, 0, "app", at, at)
 
     return await raw_insert_rate(url, "reports", _RAW_COLUMNS, row, count)
 
@@ -246,7 +246,7 @@ def _report_rows(total: int, communes: list[tuple[str, str, float, float]], acco
         yield (first_id + offset, f"PA-2025-{first_id + offset:07d}", category, offset % accounts + 1,
                "in_progress" if is_open else "closed", is_open, "Phản ánh", DESCRIPTION_TEXT.format(n=offset),
                "phan anh", {}, lat, lon, geo_cell(lat, lon), "", code, province, True, False, True, received, due,
-               None, due if is_open else None, 0, 0, "app", received, received)
+               None, 0, 0, "app", received, received)
 
 
 async def _load_reports(settings: Any, total: int) -> _Loaded:
@@ -266,8 +266,8 @@ async def _load_reports(settings: Any, total: int) -> _Loaded:
             columns = ("id", "code", "category_id", "account_id", "reporter_id", "status", "open", "title",
                        "description", "search_folded", "fields", "latitude", "longitude", "cell", "address",
                        "commune_code", "province_code", "public", "hidden", "public_visible", "received_at",
-                       "due_at", "remind_at", "next_check_at", "reopen_count", "transfer_count", "source",
-                       "created_at", "updated_at")
+                       "due_at", "remind_at", "reopen_count", "transfer_count", "source", "created_at",
+                       "updated_at")
             rows = ((*row[:4], None, *row[4:]) for row in _report_rows(
                 total, communes, COMMUNES, categories, random.Random(2026), first_id, points))
             async with _secondary_indexes_deferred(session, Report.__table__):

@@ -34,6 +34,8 @@ T = TypeVar("T")
 
 class Runtime:
     def __init__(self, settings: Settings, *, names: QueueNames | None = None) -> None:
+        # Every job known by name before anything can enqueue one (seeding and CLI commands never `start`).
+        import_task_modules()
         self.settings = settings
         self.names = names or QueueNames(prefix=settings.redis_prefix)
         self.database_url = settings.resolved_database_url
@@ -84,7 +86,6 @@ class Runtime:
             return await session.run_sync(fn, *args)
 
     async def start(self) -> None:
-        import_task_modules()
         if self._sync_reader is not None:
             self._checkpointer = asyncio.create_task(self._checkpoint_every_second(), name="loa-sqlite-checkpoint")
         await self.bus.start()

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from httpx import AsyncClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from tests.domains.push.fakes import FakePushService
 from tests.domains.reports.helpers import LAT, LON, Scene, make_scene
 from tests.factories import add_staff, make_account, make_user
@@ -24,7 +24,7 @@ from loa.domains.accounts import service as accounts
 from loa.domains.people.models import User
 from loa.domains.push import service as push
 from loa.domains.reports import service, sweeps, tasks
-from loa.domains.reports.models import Report, ReportEvent, StaffNotice
+from loa.domains.reports.models import Report, ReportCheck, ReportEvent, StaffNotice
 from loa.kit import webpush
 from loa.kit.effects import commit
 from loa.kit.worktime import VN
@@ -109,10 +109,13 @@ async def test_the_assignee_is_reminded_once_and_the_managers_told_once_the_dead
     assert (await sweep(runtime, vn(2026, 3, 2, 16, 59))).notices == 0
     assert (await notices(scene.as_agent))["unread"] == 1
 
-    # The step is in the staff's timeline, not in the citizen's.
-    assert "reminded" in [step["type"] for step in (await staff_view(scene.as_manager, report))["timeline"]]
+    # Staff see on the report when the reminder went out; the citizen does not.
+    seen_by_staff = await staff_view(scene.as_manager, report)
+    assert seen_by_staff["reminded_at"] is not None and seen_by_staff["escalated_at"] is None
     citizen_view = (await scene.as_citizen.get(f"/api/v1/me/reports/{report.id}")).json()
-    assert "reminded" not in [step["type"] for step in citizen_view["timeline"]]
+    assert "reminded_at" not in citizen_view
+    assert [step["type"] for step in citizen_view["timeline"]] == [step["type"] for step in seen_by_staff["timeline"]
+                                                                   if step["public"]]
 
     # Tuesday 09:00: past the deadline; the owner and the admin hear of it, once.
     done = await sweep(runtime, vn(2026, 3, 3, 9, 0))
@@ -124,8 +127,9 @@ async def test_the_assignee_is_reminded_once_and_the_managers_told_once_the_dead
     assert (await notices(scene.as_agent))["unread"] == 1  # the agent got the reminder only
     assert (await sweep(runtime, vn(2026, 3, 3, 9, 0))).notices == 0
     assert (await sweep(runtime, vn(2026, 3, 10, 9, 0))).notices == 0
-    timeline = [step["type"] for step in (await staff_view(scene.as_manager, report))["timeline"]]
-    assert timeline.count("reminded") == 1 and timeline.count("escalated") == 1
+    after = await staff_view(scene.as_manager, report)
+    assert after["reminded_at"] == seen_by_staff["reminded_at"]  # the reminder's moment stays
+    assert datetime.fromisoformat(after["escalated_at"]) == vn(2026, 3, 3, 9, 0)
 
     # Overdue is computed: the queue and the figures show it, the status is unchanged.
     queue = (await scene.as_manager.get(f"/api/v1/accounts/{scene.committee.id}/reports",
@@ -167,10 +171,33 @@ async def test_two_sweeps_at_the_same_moment_never_double_a_notice(quiet_schedul
                                          sweep_in_small_batches())
     assert first.reminded + second.reminded == 12
     async with runtime.read_session() as session:
-        rows = (await session.execute(select(StaffNotice.report_id, StaffNotice.user_id))).all()
-        events = (await session.execute(select(ReportEvent.report_id).where(ReportEvent.type == "reminded"))).all()
-    assert len(rows) == len(set(rows)) == 6 + 6  # the agent for 6, the admin for the 6 unassigned
-    assert sorted(report_id for (report_id,) in events) == sorted(report.id for report in reports)
+        told = (await session.execute(select(StaffNotice.user_id, func.sum(StaffNotice.report_count))
+                                      .group_by(StaffNotice.user_id))).all()
+        reminded = (await session.scalars(select(ReportCheck.report_id).where(ReportCheck.reminded_at.is_not(None)))
+                    ).all()
+    # The agent of the 6 assigned reports, the admin of the 6 unassigned: each report counted once.
+    assert sorted(told) == sorted([(scene.agent.id, 6), (scene.manager.id, 6)])
+    assert sorted(reminded) == sorted(report.id for report in reports)
+
+
+async def test_reports_due_together_make_one_notice_per_person(quiet_scheduler: Runtime,
+                                                               client_as) -> None:  # type: ignore[no-untyped-def]
+    runtime = quiet_scheduler
+    scene = await make_scene(runtime, client_as)
+    as_owner = await with_owner(runtime, client_as, scene)
+    for minute in range(3):
+        await submit(runtime, scene, FLOODING, vn(2026, 3, 2, 8, minute))
+    assert (await sweep(runtime, vn(2026, 3, 2, 16, 0))).reminded == 3
+    for client in (scene.as_manager, as_owner):
+        page = await notices(client)
+        assert page["unread"] == 1
+        [notice] = page["items"]
+        assert (notice["kind"], notice["report_count"], notice["report"]) == ("reminder", 3, None)
+        assert notice["text"] == "3 phản ánh sắp đến hạn xử lý / 3 reports are due soon"
+    done = await sweep(runtime, vn(2026, 3, 3, 9, 0))  # all three past their deadline
+    assert (done.escalated, done.notices) == (3, 2)
+    [escalation, _] = (await notices(as_owner))["items"]
+    assert escalation["text"] == "3 phản ánh đã quá hạn xử lý / 3 reports are overdue"
 
 
 async def test_a_report_waiting_for_the_citizen_is_left_alone_and_its_deadline_moves_on(
@@ -288,7 +315,8 @@ async def test_notices_are_paged_newest_first(quiet_scheduler: Runtime, client_a
     runtime = quiet_scheduler
     scene = await make_scene(runtime, client_as)
     reports = [await submit(runtime, scene, FLOODING, vn(2026, 3, 2, 8, minute)) for minute in range(5)]
-    await sweep(runtime, vn(2026, 3, 2, 16, 30))
+    for minute in range(5):  # each report's reminder at its own moment: a notice each
+        assert (await sweep(runtime, vn(2026, 3, 2, 15, 54 + minute))).notices == 1
     seen: list[str] = []
     cursor = None
     while True:
@@ -409,3 +437,21 @@ async def test_no_push_in_quiet_hours_nor_for_internal_steps(
                public=False)
     await tasks.push_update(runtime, event_id=await _event_id(runtime, report, "assign"))
     assert local_push.received == []
+
+
+async def test_a_stale_check_is_put_right_without_a_notice(quiet_scheduler: Runtime,
+                                                           client_as) -> None:  # type: ignore[no-untyped-def]
+    runtime = quiet_scheduler
+    scene = await make_scene(runtime, client_as)
+    report = await submit(runtime, scene, FLOODING, vn(2026, 3, 2, 8, 0))  # due Tuesday 08:00
+    assert (await sweep(runtime, vn(2026, 3, 2, 16, 0))).reminded == 1
+    async with runtime.session() as session:  # as if its next check had been left behind
+        check = await session.get(ReportCheck, report.id)
+        assert check is not None and check.check_at == vn(2026, 3, 3, 8, 0)
+        check.check_at = vn(2026, 3, 2, 16, 0)
+        await commit(session)
+    done = await sweep(runtime, vn(2026, 3, 2, 16, 30))
+    assert (done.reminded, done.escalated, done.notices, done.rescheduled) == (0, 0, 0, 1)
+    async with runtime.read_session() as session:
+        assert (await session.get(ReportCheck, report.id)).check_at == vn(2026, 3, 3, 8, 0)  # type: ignore[union-attr]
+    assert (await notices(scene.as_manager))["unread"] == 1  # the reminder only

@@ -96,3 +96,19 @@ async def test_ensure_demo_leaves_a_database_with_accounts_or_when_turned_off(ru
     async with runtime.read_session() as session:
         assert await session.scalar(select(func.count()).select_from(Account)) == before
         assert await session.scalar(select(Account.id).where(Account.handle == "boyte")) is None
+
+
+def test_a_fresh_process_seeds_the_demo_from_the_command_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`./loa run`'s first start in a new process: nothing imported beforehand (the demo enqueues jobs, so
+    every job must be known by name without the server having started)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "LOA_DATA_DIR": str(tmp_path), "LOA_ENV": "development"}
+    env.pop("LOA_DATABASE_URL", None)
+    env.pop("LOA_REDIS_URL", None)
+    done = subprocess.run([sys.executable, "-m", "loa.cli", "seed", "--scale", "demo"], env=env,
+                          capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "boyte@loa.example" in done.stdout + done.stderr  # the demo logins it prints at the end

@@ -15,7 +15,7 @@ from loa.db.base import utcnow
 from loa.domains.accounts import service as accounts
 from loa.domains.people.models import User
 from loa.domains.reports import deadlines, service, stats
-from loa.domains.reports.models import Report, ReportCategory, ReportDocument, ReportPhoto
+from loa.domains.reports.models import Report, ReportCategory, ReportCheck, ReportDocument, ReportPhoto
 from loa.domains.reports.schemas import (
     AccountBrief,
     CategoryField,
@@ -94,10 +94,13 @@ async def report_view(session: AsyncSession, report: Report | StoredReport, *, s
     if not staff:
         return ReportOut(**common)
     reporter = await session.get(User, report.reporter_id) if report.reporter_id else None
+    check = await session.get(ReportCheck, report.id)
     return StaffReportOut(**common, forward_by=await deadlines.forward_by(session, report.received_at),
                           hidden=report.hidden, assigned_to=report.assigned_to,
                           reporter_name=reporter.display_name if reporter else None, late=service.late(report),
-                          remind_at=report.remind_at, paused_at=report.paused_at)
+                          remind_at=report.remind_at, paused_at=report.paused_at,
+                          reminded_at=check.reminded_at if check else None,
+                          escalated_at=check.escalated_at if check else None)
 
 
 def _row(report: Report, category_codes: dict[int, str], now: datetime) -> ReportRow:

@@ -131,9 +131,6 @@ class Report(Base):
         # Duplicate suggestions: open reports of a category in a grid cell (see `geo_cell`).
         Index("ix_reports_nearby", "category_id", "cell", postgresql_where=text("open"),
               sqlite_where=text("open = 1")),  # as SQLite renders `WHERE open`
-        # The deadline sweep: running reports by the next moment something is due.
-        Index("ix_reports_deadline", "next_check_at", postgresql_where=text("next_check_at IS NOT NULL"),
-              sqlite_where=text("next_check_at IS NOT NULL")),
         Index("ix_reports_public", "public_visible", "id"),
         {"sqlite_autoincrement": True},
     )
@@ -171,10 +168,6 @@ class Report(Base):
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # The earliest of remind_at / due_at still to act on while running; None when nothing is due.
-    next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -186,6 +179,28 @@ class Report(Base):
     source: Mapped[str] = mapped_column(String(20), default="app")  # app, open311
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReportCheck(Base):
+    """What the deadline sweep (`sweeps`) looks at next for a report, and what it has sent for the current
+    deadline: one row per report, written with it.
+
+    Kept apart from the wide `reports` row on purpose: the sweep's writes (tens of thousands of rows when
+    one day's deadlines end together) then touch a narrow table with two indexes, instead of a new version
+    of the report row and of its eight index entries each (an update of an indexed column is never HOT)."""
+
+    __tablename__ = "report_checks"
+    __table_args__ = (
+        # The sweep's one read: running reports by the next moment something is due.
+        Index("ix_report_checks_due", "check_at", postgresql_where=text("check_at IS NOT NULL"),
+              sqlite_where=text("check_at IS NOT NULL")),
+    )
+
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True)
+    # The earliest of the report's remind_at / due_at still to act on while it runs; None when nothing is.
+    check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # for the current deadline
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ReportPhoto(Base):
@@ -246,8 +261,9 @@ class ReportEvent(Base):
 
 
 class StaffNotice(Base):
-    """A notice in an account's console: a deadline getting near (to the assignee), a deadline passed
-    (to the account's owners and admins)."""
+    """A notice in an account's console: deadlines getting near (to the assignee), deadlines passed (to the
+    account's owners and admins). The sweep writes one per person and kind for the reports it handles
+    together: about one report (`report_id`) or several (`report_count`)."""
 
     __tablename__ = "staff_notices"
     __table_args__ = (Index("ix_staff_notices_user", "user_id", "id"),)
@@ -256,7 +272,10 @@ class StaffNotice(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(20))
-    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"))
+    # No foreign key on purpose: its check would lock (and so write) every report row the sweep notices
+    # about. Readers join the report and ignore a notice whose report has left the account.
+    report_id: Mapped[int | None] = mapped_column(BigId)  # a notice about one report; None for several
+    report_count: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     text: Mapped[str] = mapped_column(Text)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

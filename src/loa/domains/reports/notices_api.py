@@ -51,7 +51,10 @@ class NoticeOut(BaseModel):
     kind: str = Field(description="`reminder` (the deadline is near) or `escalation` (the deadline has passed)")
     text: str
     account: NoticeAccount
-    report: NoticeReport | None = Field(description="None once the report has left the account")
+    report_count: int = Field(description="How many reports the notice is about (the sweep tells each person "
+                                          "once for the reports it handles together)")
+    report: NoticeReport | None = Field(description="The report of a notice about one report; None for several, "
+                                                    "and once the report has left the account")
     read: bool
     read_at: datetime | None
     created_at: datetime
@@ -80,6 +83,7 @@ def _mine(user: User) -> Select[tuple[StaffNotice, Account, Report]]:
 def _view(notice: StaffNotice, account: Account, report: Report | None, now: datetime) -> NoticeOut:
     return NoticeOut(
         id=notice.id, kind=notice.kind, text=notice.text, account=NoticeAccount(id=account.id, name=account.name),
+        report_count=notice.report_count,
         report=NoticeReport(id=report.id, code=report.code, status=report.status, due_at=report.due_at,
                             overdue=report.status in RUNNING_STATUSES and report.due_at < now)
         if report is not None else None,

@@ -134,6 +134,9 @@ class StaffReportOut(ReportOut):
     late: bool
     remind_at: datetime | None
     paused_at: datetime | None
+    reminded_at: datetime | None = Field(description="When the assignee was reminded of the current deadline")
+    escalated_at: datetime | None = Field(description="When the owners and admins were told the current "
+                                                      "deadline had passed")
 
 
 class ReportRow(BaseModel):

@@ -27,6 +27,7 @@ from loa.domains.reports.models import (
     RUNNING_STATUSES,
     Report,
     ReportCategory,
+    ReportCheck,
     ReportDocument,
     ReportEvent,
     ReportPhoto,
@@ -401,6 +402,7 @@ async def act(runtime: Runtime, *, actor: User, report_id: int, action_name: str
         raise invalid("action", f"Không có thao tác “{action_name}” / Unknown action", "unknown_action")
     async with runtime.session() as session:
         report, role = await staff_report(session, actor, report_id)
+        check = await _check_of(session, report)
         if role not in action.roles:
             raise Forbidden("Vai trò của bạn không được làm việc này / Your role does not allow this",
                             code="forbidden")
@@ -418,18 +420,18 @@ async def act(runtime: Runtime, *, actor: User, report_id: int, action_name: str
             data.update(await _merge(session, report, duplicate_of))
         elif action.name == "ask":
             report.paused_at = now
-            report.next_check_at = None
+            check.check_at = None
         elif action.name == "resume":
-            _resume(work, report, now)
+            _resume(work, report, check, now)
         elif action.name == "transfer":
-            data.update(await _transfer(session, report, to_account_id, text, now))
+            data.update(await _transfer(session, report, check, to_account_id, text, now))
         report.status = action.target
         if action.name == "resolve":
             report.answer = text
             await _resolved(session, report, now)
         if action.name == "close":
             report.closed_at = now
-        await _finish(session, report, action, previous, now)
+        await _finish(session, report, check, action, previous, now)
         if report.first_response_at is None and action.name != "transfer":
             report.first_response_at = now
             await stats.add_duration(session, report.account_id, now, "first_response",
@@ -468,31 +470,39 @@ async def _merge(session: AsyncSession, report: Report, duplicate_of: str | None
     return {"duplicate_of": original.id, "duplicate_of_code": original.code}
 
 
-def _resume(work: Any, report: Report, now: datetime) -> None:
+async def _check_of(session: AsyncSession, report: Report) -> ReportCheck:
+    """The report's deadline-sweep row (written with the report; made again if it is missing)."""
+    check = await session.get(ReportCheck, report.id, with_for_update=True)
+    if check is None:
+        check = ReportCheck(report_id=report.id)
+        session.add(check)
+    return check
+
+
+def _resume(work: Any, report: Report, check: ReportCheck, now: datetime) -> None:
     if report.paused_at is not None:
-        if report.reminded_at is None and report.remind_at is not None:
+        if check.reminded_at is None and report.remind_at is not None:
             # The reminder moves with the deadline: still a fifth of the working time before it.
             report.remind_at = deadlines.after_pause(work, report.remind_at, report.paused_at, now)
         report.due_at = deadlines.after_pause(work, report.due_at, report.paused_at, now)
         report.paused_at = None
-    _schedule_checks(report, now)
+    _schedule_checks(report, check)
 
 
-def _schedule_checks(report: Report, now: datetime) -> None:
+def _schedule_checks(report: Report, check: ReportCheck) -> None:
     """What the deadline sweep looks at next for a running report."""
-    if report.status not in RUNNING_STATUSES and report.status != "in_progress":
-        report.next_check_at = None
-        return
-    if report.reminded_at is None and report.remind_at is not None and report.remind_at < report.due_at:
-        report.next_check_at = report.remind_at
-    elif report.escalated_at is None:
-        report.next_check_at = report.due_at
+    if report.status not in RUNNING_STATUSES:
+        check.check_at = None
+    elif check.reminded_at is None and report.remind_at is not None and report.remind_at < report.due_at:
+        check.check_at = report.remind_at
+    elif check.escalated_at is None:
+        check.check_at = report.due_at
     else:
-        report.next_check_at = None
+        check.check_at = None
 
 
-async def _transfer(session: AsyncSession, report: Report, to_account_id: int | None, reason: str,
-                    now: datetime) -> dict[str, Any]:
+async def _transfer(session: AsyncSession, report: Report, check: ReportCheck, to_account_id: int | None,
+                    reason: str, now: datetime) -> dict[str, Any]:
     if to_account_id is None or to_account_id == report.account_id:
         raise invalid("to_account_id", "Cần chọn cơ quan khác để chuyển / Choose another agency", "invalid_target")
     target = await accounts.get_account(session, to_account_id)
@@ -508,7 +518,8 @@ async def _transfer(session: AsyncSession, report: Report, to_account_id: int | 
     report.received_at = now
     report.due_at = deadline.due(work, now)
     report.remind_at = deadlines.remind_at(work, now, report.due_at)
-    report.reminded_at = report.escalated_at = report.first_response_at = None
+    report.first_response_at = None
+    check.reminded_at = check.escalated_at = None
     report.transfer_count += 1
     await stats.count(session, target.id, now, received=1)
     return {"from_account_id": source, "to_account_id": target.id, "to_account_name": target.name,
@@ -527,12 +538,13 @@ async def _resolved(session: AsyncSession, report: Report, now: datetime) -> Non
     await stats.add_duration(session, report.account_id, now, "resolution", (now - report.received_at).total_seconds())
 
 
-async def _finish(session: AsyncSession, report: Report, action: Action, previous: str, now: datetime) -> None:
+async def _finish(session: AsyncSession, report: Report, check: ReportCheck, action: Action, previous: str,
+                  now: datetime) -> None:
     report.updated_at = now
     report.open = report.status not in FINISHED_STATUSES
     report.public_visible = report.public and not report.hidden and report.status not in ("rejected", "merged")
     if action.name != "ask":  # resumed: scheduled again now that the status runs (`_resume` saw "waiting")
-        _schedule_checks(report, now)
+        _schedule_checks(report, check)
 
 
 async def citizen_act(runtime: Runtime, *, citizen: User, report_id: int, action_name: str,
@@ -544,6 +556,7 @@ async def citizen_act(runtime: Runtime, *, citizen: User, report_id: int, action
         raise invalid("action", f"Không có thao tác “{action_name}” / Unknown action", "unknown_action")
     async with runtime.session() as session:
         report = await citizen_report(session, citizen, report_id)
+        check = await _check_of(session, report)
         if report.status not in action.sources:
             raise _refuse_transition(report, action)
         text = _note(action, note)
@@ -555,11 +568,11 @@ async def citizen_act(runtime: Runtime, *, citizen: User, report_id: int, action
             await stats.count(session, report.account_id, now, reopened=1)
         previous = report.status
         if action.name == "supplement":
-            _resume(await deadlines.calendar(session, now), report, now)
+            _resume(await deadlines.calendar(session, now), report, check, now)
         report.status = action.target
         if action.name == "confirm":
             report.closed_at = now
-        await _finish(session, report, action, previous, now)
+        await _finish(session, report, check, action, previous, now)
         await _record(session, report, action.name, previous, report.status, actor="citizen", actor_id=citizen.id,
                       note=text, now=now)
         await commit(session)

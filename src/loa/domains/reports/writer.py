@@ -30,6 +30,7 @@ from loa.domains.reports.models import (
     DeadlinePolicy,
     Report,
     ReportCategory,
+    ReportCheck,
     ReportCodeCounter,
     ReportDailyStats,
     ReportDocument,
@@ -51,11 +52,10 @@ NO_AGENCY = ("Chưa có cơ quan tiếp nhận phản ánh này tại địa bà
 
 REPORT_COLUMNS = ("id", "code", "category_id", "account_id", "reporter_id", "reporter_contact", "status", "open",
                   "title", "description", "search_folded", "fields", "latitude", "longitude", "cell", "address",
-                  "commune_code", "province_code", "occurred_at", "public", "hidden", "public_visible",
-                  "received_at", "due_at", "remind_at", "next_check_at", "reminded_at", "escalated_at", "paused_at",
-                  "first_response_at", "resolved_at", "closed_at", "rating", "rating_comment", "rated_at",
-                  "reopen_count", "transfer_count", "source", "created_at", "updated_at", "assigned_to",
-                  "duplicate_of", "answer")
+                  "commune_code", "province_code", "occurred_at", "public", "hidden", "public_visible", "received_at",
+                  "due_at", "remind_at", "paused_at", "first_response_at", "resolved_at", "closed_at", "rating",
+                  "rating_comment", "rated_at", "reopen_count", "transfer_count", "source", "created_at",
+                  "updated_at", "assigned_to", "duplicate_of", "answer")
 # Every column: a stored report reads like a row of the table.
 assert set(REPORT_COLUMNS) == set(Report.__table__.columns.keys())
 EVENT_COLUMNS = ("id", "report_id", "account_id", "type", "from_status", "to_status", "actor", "actor_id", "note",
@@ -66,9 +66,10 @@ INSERT_REPORT = RawWrite.insert(Report.__table__, REPORT_COLUMNS)
 INSERT_EVENT = RawWrite.insert(ReportEvent.__table__, EVENT_COLUMNS)
 INSERT_PHOTO = RawWrite.insert(ReportPhoto.__table__, PHOTO_COLUMNS)
 INSERT_DOCUMENT = RawWrite.insert(ReportDocument.__table__, DOCUMENT_COLUMNS)
-_TIMES = frozenset({"occurred_at", "received_at", "due_at", "remind_at", "next_check_at", "reminded_at",
-                    "escalated_at", "paused_at", "first_response_at", "resolved_at", "closed_at", "rated_at",
-                    "created_at", "updated_at"})
+# The sweep's first look: the reminder (`remind_at` is always before `due_at` for a new report).
+INSERT_CHECK = RawWrite.insert(ReportCheck.__table__, ("report_id", "check_at"))
+_TIMES = frozenset({"occurred_at", "received_at", "due_at", "remind_at", "paused_at", "first_response_at",
+                    "resolved_at", "closed_at", "rated_at", "created_at", "updated_at"})
 _JSON = frozenset({"reporter_contact", "fields"})
 
 
@@ -226,7 +227,7 @@ def _write(session: Session, context: _Context, planned: list[Planned], results:
     event_ids = allocate_ids(session, "report_events", len(planned))
     values = Values(dialect_of(session))
     due_of: dict[tuple[datetime, deadlines.Deadline], tuple[datetime, datetime]] = {}
-    reports, events, photos, documents, stored = [], [], [], [], []
+    reports, checks, events, photos, documents, stored = [], [], [], [], [], []
     received_per_day: dict[tuple[int, Any], int] = {}
     for (index, draft, category, account_id, province), code, report_id, event_id in zip(
             planned, codes, report_ids, event_ids, strict=True):
@@ -248,12 +249,13 @@ def _write(session: Session, context: _Context, planned: list[Planned], results:
             and draft.longitude is not None else None,
             address=draft.address, commune_code=draft.commune_code, province_code=province,
             occurred_at=draft.occurred_at, public=draft.public, hidden=False, public_visible=draft.public,
-            received_at=received, due_at=due_at, remind_at=remind_at, next_check_at=remind_at, reminded_at=None,
-            escalated_at=None, paused_at=None, first_response_at=None, resolved_at=None, closed_at=None,
+            received_at=received, due_at=due_at, remind_at=remind_at, paused_at=None, first_response_at=None,
+            resolved_at=None, closed_at=None,
             rating=None, rating_comment=None, rated_at=None, reopen_count=0, transfer_count=0, source=draft.source,
             created_at=received, updated_at=received, assigned_to=None, duplicate_of=None, answer=None)
         columns = report.__dict__
         reports.append(tuple(_value(values, name, columns[name]) for name in REPORT_COLUMNS))
+        checks.append((report_id, values.time(remind_at)))
         event = submitted_event(report, event_id, deadline, received)
         columns = event.__dict__
         events.append(tuple(_value(values, name, columns[name]) for name in EVENT_COLUMNS))
@@ -266,6 +268,7 @@ def _write(session: Session, context: _Context, planned: list[Planned], results:
         stored.append((report, event))
         results[index] = report
     INSERT_REPORT.executemany(session, reports)
+    INSERT_CHECK.executemany(session, checks)
     INSERT_EVENT.executemany(session, events)
     INSERT_PHOTO.executemany(session, photos)
     INSERT_DOCUMENT.executemany(session, documents)
