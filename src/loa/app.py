@@ -15,6 +15,8 @@ from loa.kit.metrics import install_metrics
 from loa.kit.sse import install_live
 from loa.runtime import Runtime, freeze_startup_objects
 from loa.settings import Settings, get_settings
+from loa.web.assets import mount_static
+from loa.web.errors import install_page_errors
 
 
 def api_routers() -> list[APIRouter]:
@@ -37,9 +39,10 @@ def api_routers() -> list[APIRouter]:
 def page_routers() -> list[APIRouter]:
     from loa.domains.media.api import files as media_files
     from loa.domains.people.pages import router as people
+    from loa.web.console import router as console
     from loa.web.pages import router as web
 
-    return [web, people, media_files]
+    return [web, people, console, media_files]
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
@@ -67,6 +70,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     app.state.runtime = runtime
     install_error_handlers(app)
+    install_page_errors(app)  # pages answer with pages; the API keeps its JSON errors
     install_csrf(app)  # inside the metrics middleware: refusals are counted too
     install_metrics(app)
     install_live(app)  # outermost: live streams write with the server's own send
@@ -83,6 +87,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         app.include_router(router, prefix="/api/v1", responses=COMMON_ERROR_RESPONSES)
     for router in page_routers():
         app.include_router(router, include_in_schema=False)
+    mount_static(app)
     from loa.domains.reports.open311 import router as open311
 
     # Open311 GeoReport v2 keeps its own standard (XML and JSON, its own error shape): left out of our

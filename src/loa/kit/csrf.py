@@ -32,9 +32,23 @@ HEADER = "x-csrf-token"
 FIELD = "csrf_token"
 MAX_FORM_BYTES = 32 * 1024 * 1024  # forms with uploads; above this the token must come as a header
 REFUSAL = "Yêu cầu bị từ chối để bảo vệ tài khoản của bạn (CSRF) / Request refused: cross-site request forgery check"
-# Sign-in routes are checked even without a session cookie: a forged sign-in would put the victim
-# into the attacker's account.
-ALWAYS_CHECKED = ("/api/v1/auth/",)
+# Sign-in routes (the API's and the pages') are checked even without a session cookie: a forged sign-in
+# would put the victim into the attacker's account. Without a session there is no token yet, so for them
+# the origin check is what protects.
+ALWAYS_CHECKED = ("/api/v1/auth/", "/login", "/console/login")
+REFUSAL_PAGE = """<!doctype html>
+<html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Yêu cầu bị từ chối / Request refused · Loa</title></head>
+<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; padding: 0 1rem">
+<h1>Yêu cầu bị từ chối</h1>
+<p>Biểu mẫu đã cũ hoặc không được gửi từ trang của Loa, nên chúng tôi không thực hiện để bảo vệ tài khoản
+của bạn. Hãy quay lại, tải lại trang rồi gửi lại.</p>
+<h2 lang="en">Request refused</h2>
+<p lang="en">The form was out of date or did not come from a Loa page, so nothing was done, to protect your
+account. Go back, reload the page and send it again.</p>
+<p><a href="/">Trang chủ / Home</a></p>
+</body></html>
+"""
 
 
 def _origin_of(url: str) -> str | None:
@@ -62,7 +76,7 @@ class CsrfMiddleware:
             await self.app(scope, receive, send)
             return
         if not self._same_origin(scope, headers, runtime):
-            await _refuse(send)
+            await _refuse(scope, headers, send)
             return
         expected = await _csrf_token_of(scope, runtime, token) if token else None
         if expected is None:  # no live session: the request is anonymous and the route decides
@@ -75,7 +89,7 @@ class CsrfMiddleware:
                 supplied = await _form_token(scope, body)
                 receive = _replay(body, receive)
         if not supplied or not hmac.compare_digest(supplied.encode(), expected.encode()):
-            await _refuse(send)
+            await _refuse(scope, headers, send)
             return
         await self.app(scope, receive, send)
 
@@ -150,10 +164,15 @@ async def _disconnected() -> Message:
     return {"type": "http.disconnect"}
 
 
-async def _refuse(send: Send) -> None:
-    body = json.dumps(error_body("csrf", REFUSAL), ensure_ascii=False).encode()
+async def _refuse(scope: Scope, headers: Headers, send: Send) -> None:
+    # A browser's page navigation (a plain form post) gets a page it can show; everything else the JSON error.
+    if "text/html" in headers.get("accept", "") and not scope["path"].startswith("/api/"):
+        body, content_type = REFUSAL_PAGE.encode(), b"text/html; charset=utf-8"
+    else:
+        body = json.dumps(error_body("csrf", REFUSAL), ensure_ascii=False).encode()
+        content_type = b"application/json"
     await send({"type": "http.response.start", "status": 403,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+                "headers": [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
 
 
