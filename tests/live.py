@@ -67,7 +67,7 @@ def serving(settings: Settings) -> Iterator[Server]:
 
 
 def _wait_healthy(url: str, process: subprocess.Popen[bytes] | None = None) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # a loaded machine starts a server slowly; a broken one never
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"the server exited: {process.returncode}")

@@ -180,7 +180,7 @@ async def test_run_worker_runs_jobs_enqueued_by_a_web_process(web: Runtime, redi
         assert ran_by is not web  # the worker's own runtime
     finally:
         stop.set()
-        await asyncio.wait_for(worker, 30)
+        await asyncio.wait_for(worker, 90)  # its blocking read of the stream ends within its timeout
 
 
 async def test_a_stopping_worker_finishes_its_running_job(web: Runtime, redis_settings: Settings,
