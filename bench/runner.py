@@ -13,8 +13,7 @@ from typing import Any
 from bench.common import BENCH_DATABASE_ENV, Options, emit
 
 BENCHMARKS = ("follow_throughput", "search", "push_plan", "live_fanout", "broadcast_publish", "feed_page",
-              "message_ingest", "inbox_page", "report_submit", "deadline_sweep", "webhook_dispatch", "api_send",
-              "stats_dashboard", "stats_rollup")
+              "message_ingest", "inbox_page", "report_submit", "deadline_sweep")
 
 
 def load(name: str) -> ModuleType:
