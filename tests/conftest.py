@@ -14,7 +14,8 @@ import pyotp
 import pytest
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import select, text
-from sqlalchemy.engine import make_url
+from tests.databases import admin, target, worker
+from tests.databases import database_url as database_url_of
 
 from loa.app import create_app
 from loa.db.migrate import upgrade_async
@@ -30,53 +31,31 @@ from loa.settings import Settings
 REFERENCE_TABLES = {"alembic_version", "admin_units", "admin_unit_conversions", "report_categories"}
 
 
-def test_target() -> str:
-    target = os.environ.get("LOA_TEST_TARGET")
-    if target:
-        return target
-    return "postgresql" if os.environ.get("LOA_TEST_DATABASE_URL") else "sqlite"
-
-
-def _worker() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
-
-
 # One database per run and worker: concurrent runs on one server never drop each other's database.
 _RUN_ID = os.environ.get("PYTEST_XDIST_TESTRUNUID", uuid.uuid4().hex)[:8]
 
 
-async def _admin(statement: str) -> None:
-    import asyncpg
-
-    base = make_url(os.environ["LOA_TEST_DATABASE_URL"]).set(drivername="postgresql")
-    connection = await asyncpg.connect(base.render_as_string(hide_password=False))
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
 @pytest.fixture(scope="session")
 async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
-    if test_target() != "postgresql":
-        path: Path = tmp_path_factory.mktemp("db") / f"loa-{_worker()}.db"
+    if target() != "postgresql":
+        path: Path = tmp_path_factory.mktemp("db") / f"loa-{worker()}.db"
         url = f"sqlite+aiosqlite:///{path}"
         await upgrade_async(url)
         yield url
         return
-    name = f"loa_test_{_worker()}_{_RUN_ID}"
-    await _admin(f'CREATE DATABASE "{name}"')
-    url = make_url(os.environ["LOA_TEST_DATABASE_URL"]).set(drivername="postgresql+asyncpg", database=name)
+    name = f"loa_test_{worker()}_{_RUN_ID}"
+    await admin(f'CREATE DATABASE "{name}"')
+    url = database_url_of(name)
     try:
-        await upgrade_async(url.render_as_string(hide_password=False))
-        yield url.render_as_string(hide_password=False)
+        await upgrade_async(url)
+        yield url
     finally:
-        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
 def redis_url() -> str | None:
-    return os.environ.get("LOA_TEST_REDIS_URL") if test_target() == "postgresql" else None
+    return os.environ.get("LOA_TEST_REDIS_URL") if target() == "postgresql" else None
 
 
 @pytest.fixture(scope="session")
@@ -96,7 +75,7 @@ def base_settings(database_url: str, redis_url: str | None, tmp_path_factory: py
         database_url=database_url,
         # On the PostgreSQL run the suite also runs on Redis: jobs, events and rate limits, consumed in-process.
         redis_url=redis_url,
-        redis_prefix=f"loa-test-{_worker()}-{uuid.uuid4().hex[:8]}",
+        redis_prefix=f"loa-test-{worker()}-{uuid.uuid4().hex[:8]}",
         run_worker_in_web=True,
         data_dir=tmp_path_factory.mktemp("data"),
         secret_key="test-secret-" + uuid.uuid4().hex,

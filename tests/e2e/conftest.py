@@ -23,24 +23,17 @@ from typing import Any
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
-from sqlalchemy.engine import make_url
+from tests.databases import admin, target, worker
+from tests.databases import database_url as database_url_of
 from tests.e2e.helpers import E2EServer
 from tests.live import serving
 
-from loa.kit.jobs import import_task_modules
 from loa.settings import Settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 800}
 TIMEOUT_MS = 15_000
-
-
-def _target() -> str:
-    target = os.environ.get("LOA_TEST_TARGET")
-    if target:
-        return target
-    return "postgresql" if os.environ.get("LOA_TEST_DATABASE_URL") else "sqlite"
 
 
 def _run(coro: Coroutine[Any, Any, Any]) -> Any:
@@ -61,40 +54,28 @@ def _run(coro: Coroutine[Any, Any, Any]) -> Any:
     return result.get("value")
 
 
-async def _admin(statement: str) -> None:
-    import asyncpg
-
-    base = make_url(os.environ["LOA_TEST_DATABASE_URL"]).set(drivername="postgresql")
-    connection = await asyncpg.connect(base.render_as_string(hide_password=False))
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
 @pytest.fixture(scope="session")
 def e2e_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """Settings of the journeys' server, on a fresh database seeded with the demo data."""
     from loa.domains.seed import run_seed
 
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    worker_name = worker()
     run_id = uuid.uuid4().hex[:8]
     data_dir = tmp_path_factory.mktemp("e2e")
     database = None
-    if _target() == "postgresql":
-        database = f"loa_e2e_{worker}_{run_id}"
-        _run(_admin(f'CREATE DATABASE "{database}"'))
-        url = make_url(os.environ["LOA_TEST_DATABASE_URL"]).set(drivername="postgresql+asyncpg", database=database)
-        database_url = url.render_as_string(hide_password=False)
+    if target() == "postgresql":
+        database = f"loa_e2e_{worker_name}_{run_id}"
+        _run(admin(f'CREATE DATABASE "{database}"'))
+        url = database_url_of(database)
         redis_url = os.environ.get("LOA_TEST_REDIS_URL")
     else:
-        database_url = f"sqlite+aiosqlite:///{data_dir / 'loa.db'}"
+        url = f"sqlite+aiosqlite:///{data_dir / 'loa.db'}"
         redis_url = None
     settings = Settings(
         env="development",  # as `./loa run`: the developer page of sent codes exists
-        database_url=database_url,
+        database_url=url,
         redis_url=redis_url,
-        redis_prefix=f"loa-e2e-{worker}-{run_id}",
+        redis_prefix=f"loa-e2e-{worker_name}-{run_id}",
         run_worker_in_web=True,
         data_dir=data_dir,
         secret_key="e2e-secret-" + uuid.uuid4().hex,
@@ -102,13 +83,12 @@ def e2e_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]
         log_format="console",
         log_level="WARNING",
     )
-    import_task_modules()  # the seed's services enqueue jobs by name, as in a serving process
     try:
         _run(run_seed(settings, scale="demo", quiet=True))
         yield settings
     finally:
         if database is not None:
-            _run(_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+            _run(admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")

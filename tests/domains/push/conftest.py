@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from tests.domains.push.fakes import FakeBrowser, FakePushService
+from tests.domains.push.fakes import FakeBrowser, FakePushService, running_push_service
 from tests.factories import make_user
 
 from loa.db.base import utcnow
@@ -18,20 +18,14 @@ from loa.domains.follows import service as follows
 from loa.domains.people.models import User
 from loa.domains.push import service
 from loa.domains.push.models import PushBatch
-from loa.kit import webpush
 from loa.kit.effects import commit
 from loa.runtime import Runtime
 
 
 @pytest.fixture
 async def push_service() -> AsyncIterator[FakePushService]:
-    fake = FakePushService()
-    await fake.start()
-    try:
+    async with running_push_service() as fake:
         yield fake
-    finally:
-        await webpush.close()  # the pooled client of this event loop, before its server goes
-        await fake.stop()
 
 
 async def follower(runtime: Runtime, account: Account, push: FakePushService | None = None, *,

@@ -6,6 +6,8 @@ import base64
 import json
 import os
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +16,8 @@ from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid02
+
+from loa.kit import webpush
 
 
 def b64url(data: bytes) -> str:
@@ -103,3 +107,15 @@ class FakePushService:
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+
+
+@asynccontextmanager
+async def running_push_service() -> AsyncIterator[FakePushService]:
+    """A local push service for a test (it decrypts what we send with the fake browser's keys)."""
+    fake = FakePushService()
+    await fake.start()
+    try:
+        yield fake
+    finally:
+        await webpush.close()  # the pooled client of this event loop, before its server goes
+        await fake.stop()

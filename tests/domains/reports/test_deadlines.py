@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 from sqlalchemy import func, select
-from tests.domains.push.fakes import FakePushService
+from tests.domains.push.fakes import FakePushService, running_push_service
 from tests.domains.reports.helpers import LAT, LON, Scene, make_scene
 from tests.factories import add_staff, make_account, make_user
 
@@ -25,7 +25,6 @@ from loa.domains.people.models import User
 from loa.domains.push import service as push
 from loa.domains.reports import service, sweeps, tasks
 from loa.domains.reports.models import Report, ReportCheck, ReportEvent, StaffNotice
-from loa.kit import webpush
 from loa.kit.effects import commit
 from loa.kit.worktime import VN
 from loa.runtime import Runtime
@@ -333,14 +332,9 @@ async def test_notices_are_paged_newest_first(quiet_scheduler: Runtime, client_a
 
 @pytest.fixture
 async def local_push() -> AsyncIterator[FakePushService]:
-    """The push tests' local push service (it decrypts what we send with the fake browser's keys)."""
-    fake = FakePushService()
-    await fake.start()
-    try:
+    """The push tests' local push service."""
+    async with running_push_service() as fake:
         yield fake
-    finally:
-        await webpush.close()  # the pooled client of this event loop, before its server goes
-        await fake.stop()
 
 
 async def _subscribe(runtime: Runtime, user: User, local_push: FakePushService) -> str:
