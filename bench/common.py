@@ -159,7 +159,7 @@ BENCH_COMMUNE = "00004"  # Phường Ba Đình, Hà Nội
 
 async def load_people(settings: Any, *, users: int, accounts: int) -> None:
     """`accounts` verified commune accounts and `users` citizens (ids from 1), loaded in bulk."""
-    from loa.db.bulk import bulk_insert
+    from loa.db.bulk import bulk_insert, reset_sequence
     from loa.domains.accounts.models import Account
     from loa.domains.people.models import User
     from loa.runtime import Runtime
@@ -177,6 +177,9 @@ async def load_people(settings: Any, *, users: int, accounts: int) -> None:
             await bulk_insert(session, User.__table__, (
                 (i, f"+8491{i:07d}", f"Bench {i}", BENCH_COMMUNE, False, "vi", now) for i in range(1, users + 1)),
                 columns=["id", "phone", "display_name", "home_commune_code", "is_operator", "locale", "created_at"])
+            # Rows made afterwards through the services (an app's own user, say) take the next ids.
+            await reset_sequence(session, Account.__table__)
+            await reset_sequence(session, User.__table__)
             await session.commit()
     finally:
         await runtime.close()

@@ -13,7 +13,8 @@ from typing import Any
 from bench.common import BENCH_DATABASE_ENV, Options, emit
 
 BENCHMARKS = ("follow_throughput", "search", "push_plan", "live_fanout", "broadcast_publish", "feed_page",
-              "message_ingest", "inbox_page", "report_submit", "deadline_sweep")
+              "message_ingest", "inbox_page", "report_submit", "deadline_sweep", "webhook_dispatch", "api_send",
+              "stats_dashboard", "stats_rollup")
 
 
 def load(name: str) -> ModuleType:

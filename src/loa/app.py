@@ -27,22 +27,43 @@ def api_routers() -> list[APIRouter]:
     from loa.domains.conversations.api import router as conversations
     from loa.domains.follows.api import router as follows
     from loa.domains.geo.api import router as geo
+    from loa.domains.integrations.api import router as integrations
+    from loa.domains.integrations.open_api import router as open_api
     from loa.domains.live.api import router as live
     from loa.domains.media.api import router as media
     from loa.domains.people.api import router as people
     from loa.domains.push.api import router as push
     from loa.domains.reports.api import router as reports
+    from loa.domains.stats.api import router as stats
 
-    return [people, accounts, follows, broadcasts, conversations, reports, media, agencies, geo, live, push]
+    return [people, accounts, follows, broadcasts, conversations, reports, media, agencies, geo, live, push,
+            integrations, open_api, stats]
 
 
 def page_routers() -> list[APIRouter]:
+    from loa.domains.accounts.admin_pages import router as accounts_admin
+    from loa.domains.accounts.console_pages import router as accounts_console
+    from loa.domains.accounts.pages import router as accounts_pages
+    from loa.domains.agencies.admin_pages import router as agencies_admin
+    from loa.domains.broadcasts.console_pages import router as broadcasts_console
+    from loa.domains.broadcasts.pages import router as broadcasts_pages
+    from loa.domains.conversations.console_pages import router as conversations_console
+    from loa.domains.conversations.pages import router as conversations_pages
+    from loa.domains.follows.console_pages import router as follows_console
+    from loa.domains.follows.pages import router as follows_pages
+    from loa.domains.geo.pages import router as geo_pages
     from loa.domains.media.api import files as media_files
     from loa.domains.people.pages import router as people
+    from loa.domains.reports.admin_pages import router as reports_admin
+    from loa.domains.reports.console_pages import router as reports_console
+    from loa.domains.reports.pages import router as reports_pages
     from loa.web.console import router as console
     from loa.web.pages import router as web
 
-    return [web, people, console, media_files]
+    return [web, people, console, media_files,
+            accounts_pages, broadcasts_pages, conversations_pages, follows_pages, geo_pages, reports_pages,
+            accounts_admin, agencies_admin, reports_admin,
+            accounts_console, broadcasts_console, conversations_console, follows_console, reports_console]
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
@@ -93,4 +114,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     # Open311 GeoReport v2 keeps its own standard (XML and JSON, its own error shape): left out of our
     # OpenAPI document, which describes `/api/v1`; docs/open311.md describes it.
     app.include_router(open311, prefix="/open311/v2", include_in_schema=False)
+    from loa.domains.integrations.zalo import router as zalo
+
+    app.include_router(zalo, prefix="/zalo", include_in_schema=False)  # Zalo's own shapes: docs/api.md
     return app

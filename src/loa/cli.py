@@ -1,4 +1,4 @@
-"""`./loa <command>`: run, web, worker, scheduler, db upgrade, seed, admin create, test, bench."""
+"""`./loa <command>`: run, web, worker, scheduler, db upgrade, seed, admin create, stats, report, test, bench."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -22,6 +23,8 @@ app.add_typer(db_app, name="db")
 dev_app = typer.Typer(help="Development helpers (refused when LOA_ENV=production).", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
 app.add_typer(dev_app, name="dev")
+stats_app = typer.Typer(help="Statistics: the rollups behind the dashboard.", no_args_is_help=True)
+app.add_typer(stats_app, name="stats")
 
 PortOption = Annotated[int | None, typer.Option("--port", "-p", help="Port (default: LOA_PORT or 8000).")]
 HostOption = Annotated[str | None, typer.Option("--host", help="Interface (default: LOA_HOST or 127.0.0.1).")]
@@ -137,6 +140,50 @@ def dev_totp(email: str) -> None:
     if settings.is_production:
         raise typer.BadParameter("not available in production")
     typer.echo(asyncio.run(current_totp(settings, email=email)))
+
+
+@stats_app.command("rebuild")
+def stats_rebuild(
+    since: Annotated[str | None, typer.Option("--from", help="First day to rebuild (YYYY-MM-DD); default: all")] = None,
+) -> None:
+    """Refill the statistics rollups from the raw tables (follows, messages, broadcasts, the kept counts)."""
+    from loa.domains.stats.cli import rebuild
+
+    asyncio.run(rebuild(get_settings(), _day(since, "--from") if since else None))
+
+
+@stats_app.command("roll")
+def stats_roll() -> None:
+    """Bring the rollups up to date now (what the sweep does every five minutes)."""
+    from loa.domains.stats.cli import roll
+
+    asyncio.run(roll(get_settings()))
+
+
+def _day(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a day (YYYY-MM-DD)", param_hint=option) from None
+
+
+@app.command()
+def report(
+    year: Annotated[int, typer.Option(help="The calendar year")],
+    province: Annotated[str | None, typer.Option(help="A province code (current divisions); default: the nation")]
+    = None,
+    out: Annotated[Path, typer.Option(help="Folder for the HTML and PDF files")] = Path("."),
+    pdf: Annotated[bool, typer.Option(help="Also write the PDF")] = True,
+) -> None:
+    """Write the annual statistics report (Vietnamese, printable HTML and PDF) for the nation or a province."""
+    from loa.domains.stats.cli import report as write_report
+
+    try:
+        written = asyncio.run(write_report(get_settings(), year=year, province=province, out=out, pdf=pdf))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    for path in written:
+        typer.echo(path)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

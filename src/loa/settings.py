@@ -72,6 +72,10 @@ class Settings(BaseSettings):
         parse(value)
         return value
 
+    # Map tiles, e.g. "https://tile.openstreetmap.org/{z}/{x}/{y}.png" (a server the operator may use). Empty: no
+    # tiles are fetched; maps still work as a blank area with a pin and the coordinates as numbers.
+    map_tile_url: str = Field(default="", max_length=500, pattern=r"^(https?://\S+|/\S+)?$")
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -12,7 +12,7 @@ from babel.messages.pofile import read_po
 from loa.kit import i18n
 
 SRC = Path(__file__).resolve().parents[2] / "src/loa"
-METHODS = [("web/**.py", "python"), ("domains/*/pages.py", "python"), ("web/templates/**.html", "jinja2")]
+METHODS = [("web/**.py", "python"), ("domains/*/*pages.py", "python"), ("web/templates/**.html", "jinja2")]
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "translate": (2,),
             "translate_plural": (2, 3)}
 

@@ -6,9 +6,11 @@ import loa.domains.broadcasts.models
 import loa.domains.conversations.models
 import loa.domains.follows.models
 import loa.domains.geo.models
+import loa.domains.integrations.models
 import loa.domains.people.models
 import loa.domains.push.models
-import loa.domains.reports.models  # noqa: F401
+import loa.domains.reports.models
+import loa.domains.stats.models  # noqa: F401
 from loa.db.base import Base
 
 metadata = Base.metadata

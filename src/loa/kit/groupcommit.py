@@ -45,6 +45,19 @@ class Batch(Generic[Result]):
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
+BatchHook = Callable[[Session, list[tuple[str, dict[str, Any]]]], None]
+_HOOKS: dict[str, list[BatchHook]] = {}
+
+
+def register_batch_hook(writer: str, hook: BatchHook) -> None:
+    """`hook(session, events)` runs inside every batch of the writer named `writer` ("message", "report"),
+    in the batch's transaction, with the events the batch will publish: another domain's rows written there
+    (a webhook outbox) commit or roll back with the batch."""
+    hooks = _HOOKS.setdefault(writer, [])
+    if hook not in hooks:
+        hooks.append(hook)
+
+
 class WriterClosed(AppError):
     status_code = 503
     code = "unavailable"
@@ -115,12 +128,19 @@ class GroupCommitWriter(Generic[Item, Result]):
             return
         await self._answer([entry], result)
 
+    def _store_hooked(self, session: Session, items: list[Item]) -> Batch[Result]:
+        batch = self.store(session, items)
+        for hook in _HOOKS.get(self.name, ()):
+            hook(session, batch.events)
+        return batch
+
     async def _commit(self, items: list[Item]) -> Batch[Result]:
         if self._sqlite is not None:
             sqlite = self._sqlite
-            return await asyncio.get_running_loop().run_in_executor(sqlite.thread, sqlite.commit, self.store, items)
+            return await asyncio.get_running_loop().run_in_executor(sqlite.thread, sqlite.commit, self._store_hooked,
+                                                                    items)
         async with self.runtime.session() as session:
-            result = await session.run_sync(self.store, items)
+            result = await session.run_sync(self._store_hooked, items)
             await session.commit()
             return result
 

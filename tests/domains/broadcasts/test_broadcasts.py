@@ -308,3 +308,21 @@ async def test_a_lost_planning_job_is_planned_again_by_the_sweep(runtime: Runtim
     await plan_push(runtime, broadcast_id=published.id)
     async with runtime.read_session() as session:
         assert await service.unplanned_broadcasts(session, older_than=timedelta(minutes=2)) == []
+
+
+async def test_a_page_starts_its_live_stream_where_it_was_drawn(runtime: Runtime, newsroom: dict) -> None:
+    """A page drawn before something is published, whose stream opens after, still hears of it: the position it
+    passes is the newest published broadcast, and the replay from there holds the newcomer."""
+    other = await make_account(runtime, name="Sở Giáo dục Hà Nội")
+    shown = await _publish(runtime, newsroom, "Đã có trên trang")
+    async with runtime.session() as session:
+        await service.create_draft(session, account_id=newsroom["account"].id, actor=newsroom["editor"],
+                                   kind="notice", title="Bản nháp chưa đăng")
+        await commit(session)
+    async with runtime.read_session() as session:
+        positions = await service.latest_published(session, [newsroom["account"].id, other.id])
+    assert positions == {newsroom["account"].id: shown.id, other.id: 0}  # a draft is no position
+    await _publish(runtime, newsroom, "Đăng sau khi trang đã hiện")
+    account_id = newsroom["account"].id
+    later = await service.replay_account(runtime, f"account:{account_id}", positions[account_id])
+    assert [payload["title"] for _, _, payload in later] == ["Đăng sau khi trang đã hiện"]

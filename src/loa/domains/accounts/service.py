@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import re
 import secrets
+import uuid
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
+import filetype
 from sqlalchemy import Integer, Select, and_, case, column, func, literal, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -21,6 +23,7 @@ from loa.domains.accounts.kinds import NATIONAL_KINDS
 from loa.domains.accounts.models import (
     ACCOUNT_KINDS,
     ACCOUNT_ROLES,
+    VERIFICATION_STATUSES,
     Account,
     AccountMember,
     ApiToken,
@@ -31,12 +34,16 @@ from loa.domains.people import service as people
 from loa.domains.people.models import AuditEvent, User
 from loa.kit.effects import publish_after_commit
 from loa.kit.errors import Conflict, Forbidden, Invalid, NotFound
+from loa.kit.files import clean_file, display_name
+from loa.kit.images import clean_image
 from loa.kit.pagination import cursor_int, decode_cursor, encode_cursor
+from loa.kit.storage import MediaStorage
 from loa.kit.text import clean_line, fold, fold_words
 
 MANAGERS = ("owner", "admin")
 STAFF_ROLES = ACCOUNT_ROLES
 MAX_SEARCH_RESULTS = 1000  # deep paging through ranked search is refused beyond this
+MAX_REASON = 2000
 
 
 # --- creation and profile -------------------------------------------------------------------------
@@ -247,6 +254,21 @@ async def add_member(session: AsyncSession, *, account_id: int, user_id: int, ro
     return member
 
 
+async def add_member_by_email(session: AsyncSession, *, account_id: int, email: str, role: str,
+                              actor: User) -> tuple[AccountMember, User]:
+    """Add a staff member by the e-mail of their staff login (the console's form), with the rules of
+    `add_member`. Staff logins are made by the platform's operators; an address without one is refused."""
+    await require_role(session, account_id, actor, MANAGERS)
+    user = await session.scalar(select(User).where(User.email == people.normalize_email(email)))
+    if user is None or user.password_hash is None:
+        raise NotFound("Chưa có tài khoản cán bộ với email này; quản trị nền tảng tạo tài khoản cán bộ / No staff "
+                       "login has this e-mail; the platform's operators create staff logins", code="user_not_found")
+    if await member_role(session, account_id, user.id) is not None:
+        raise Conflict("Người này đã là cán bộ của tài khoản / This person is already on the staff",
+                       code="already_member")
+    return await add_member(session, account_id=account_id, user_id=user.id, role=role, actor=actor), user
+
+
 async def remove_member(session: AsyncSession, *, account_id: int, user_id: int, actor: User) -> None:
     actor_role = await require_role(session, account_id, actor, MANAGERS)
     member = await session.get(AccountMember, (account_id, user_id))
@@ -286,7 +308,6 @@ async def list_members(session: AsyncSession, *, account_id: int, actor: User) -
 
 # --- verification ("định danh") -------------------------------------------------------------------
 
-
 async def apply_for_verification(session: AsyncSession, *, account_id: int, user: User,
                                  documents: list[dict[str, Any]], note: str = "") -> VerificationApplication:
     await require_role(session, account_id, user, MANAGERS)
@@ -298,6 +319,11 @@ async def apply_for_verification(session: AsyncSession, *, account_id: int, user
                        code="application_pending")
     if not documents:
         raise Invalid("Cần ít nhất một giấy tờ / At least one document is required", code="documents_required")
+    own_files = document_prefix(account_id)
+    if any(document.get("key") and not str(document["key"]).startswith(own_files) for document in documents):
+        # A stored file is attached only to the application of the account it was uploaded for.
+        raise Invalid("Tệp đính kèm không thuộc tài khoản này / A document file belongs to another account",
+                      code="foreign_document")
     application = VerificationApplication(
         account_id=account_id, submitted_by=user.id, documents=documents, note=note, status="pending"
     )
@@ -320,6 +346,9 @@ async def decide_verification(session: AsyncSession, *, application_id: int, ope
     reason = (reason or "").strip()
     if not approve and not reason:
         raise Invalid("Từ chối cần nêu lý do / A rejection needs a reason", code="reason_required")
+    if len(reason) > MAX_REASON:
+        raise Invalid(f"Lý do dài tối đa {MAX_REASON} ký tự / The reason is {MAX_REASON} characters at most",
+                      code="reason_too_long")
     account = await get_account(session, application.account_id)
     now = utcnow()
     application.status = "approved" if approve else "rejected"
@@ -369,6 +398,170 @@ async def list_applications(session: AsyncSession, *, operator: User, status: st
     rows = list((await session.execute(query.order_by(VerificationApplication.id).limit(limit + 1))).all())
     next_cursor = encode_cursor({"id": rows[limit - 1][0].id}) if len(rows) > limit else None
     return rows[:limit], next_cursor
+
+
+# --- verification documents --------------------------------------------------------------------
+
+DOCUMENT_ROOT = "private/verification"
+MAX_DOCUMENT_TITLE = 200
+
+
+def document_prefix(account_id: int) -> str:
+    return f"{DOCUMENT_ROOT}/{account_id}/"
+
+
+async def store_verification_document(storage: MediaStorage, *, account_id: int, data: bytes, filename: str,
+                                      title: str) -> dict[str, Any]:
+    """Keep an uploaded proof of identity (a decision scan, a PDF) for an application: a photo is re-encoded
+    without its metadata, a document must be on the allow-list. Stored under `private/`, so only the
+    operators' route serves it. Returns the document as `apply_for_verification` takes it."""
+    title = clean_line(title)
+    if not 2 <= len(title) <= MAX_DOCUMENT_TITLE:
+        raise Invalid("Tên giấy tờ phải dài 2–200 ký tự / A document title must be 2–200 characters",
+                      code="invalid_title")
+    if filetype.image_match(data) is not None:
+        image = clean_image(data)
+        stored, content_type, extension = image.data, image.content_type, image.extension
+        name = display_name(filename, extension)
+    else:
+        cleaned = clean_file(data, filename)
+        stored, content_type, extension, name = cleaned.data, cleaned.content_type, cleaned.extension, cleaned.name
+    key = f"{document_prefix(account_id)}{uuid.uuid4().hex}.{extension}"
+    await storage.save(key, stored)
+    return {"title": title, "reference": "", "key": key, "name": name, "content_type": content_type,
+            "size": len(stored)}
+
+
+async def verification_document(session: AsyncSession, *, operator: User, application_id: int,
+                                index: int) -> dict[str, Any]:
+    """A stored file of an application, for an operator to read; the access is recorded (identity papers
+    are personal data)."""
+    application, _ = await get_application(session, operator=operator, application_id=application_id)
+    documents = application.documents or []
+    if not 0 <= index < len(documents) or not documents[index].get("key"):
+        raise NotFound("Hồ sơ không có tệp này / The application has no such file", code="document_not_found")
+    document = documents[index]
+    await people.audit(session, "verification.document_viewed", actor_user_id=operator.id,
+                       subject=f"application:{application.id}", account_id=application.account_id,
+                       details={"document": index})
+    return document
+
+
+# --- the operators' view of accounts ---------------------------------------------------------------
+
+
+def _require_operator(user: User) -> None:
+    if not user.is_operator:
+        raise Forbidden("Chỉ quản trị nền tảng / Platform operators only", code="not_operator")
+
+
+async def get_application(session: AsyncSession, *, operator: User,
+                          application_id: int) -> tuple[VerificationApplication, Account]:
+    _require_operator(operator)
+    row = (await session.execute(select(VerificationApplication, Account)
+                                 .join(Account, Account.id == VerificationApplication.account_id)
+                                 .where(VerificationApplication.id == application_id))).first()
+    if row is None:
+        raise NotFound("Không tìm thấy hồ sơ / Application not found", code="application_not_found")
+    return row[0], row[1]
+
+
+async def decided_applications(session: AsyncSession, *, operator: User, cursor: str | None, limit: int,
+                               account_id: int | None = None,
+                               ) -> tuple[list[tuple[VerificationApplication, Account]], str | None]:
+    """Decisions taken, the latest first (the history an operator reviews)."""
+    _require_operator(operator)
+    before = cursor_int(decode_cursor(cursor), "id")
+    query = (select(VerificationApplication, Account).join(Account, Account.id == VerificationApplication.account_id)
+             .where(VerificationApplication.status != "pending"))
+    if account_id is not None:
+        query = query.where(VerificationApplication.account_id == account_id)
+    if before is not None:
+        query = query.where(VerificationApplication.id < before)
+    rows = list((await session.execute(query.order_by(VerificationApplication.id.desc()).limit(limit + 1))).all())
+    next_cursor = encode_cursor({"id": rows[limit - 1][0].id}) if len(rows) > limit else None
+    return [(application, account) for application, account in rows[:limit]], next_cursor
+
+
+async def applications_of(session: AsyncSession, *, operator: User, account_id: int) -> list[VerificationApplication]:
+    """Every application of one account, the latest first."""
+    _require_operator(operator)
+    return list(await session.scalars(select(VerificationApplication)
+                                      .where(VerificationApplication.account_id == account_id)
+                                      .order_by(VerificationApplication.id.desc())))
+
+
+async def user_names(session: AsyncSession, user_ids: Iterable[int | None]) -> dict[int, str]:
+    """Who submitted or decided, by id (name, else e-mail)."""
+    wanted = sorted({user_id for user_id in user_ids if user_id is not None})
+    if not wanted:
+        return {}
+    rows = await session.execute(select(User.id, User.display_name, User.email).where(User.id.in_(wanted)))
+    return {user_id: name or email or f"#{user_id}" for user_id, name, email in rows.all()}
+
+
+async def find_accounts(session: AsyncSession, *, operator: User, q: str | None = None, kind: str | None = None,
+                        province_code: str | None = None, status: str | None = None, cursor: str | None = None,
+                        limit: int = 50) -> tuple[list[Account], str | None]:
+    """Every account, whatever its verification state, for operators: folded words as in the public search
+    ("so y te" finds "Sở Y tế"), the best match first; without words the newest first."""
+    _require_operator(operator)
+    if kind is not None and kind not in ACCOUNT_KINDS:
+        raise Invalid(f"Loại tài khoản không hợp lệ: {kind[:30]} / Unknown account kind", code="invalid_kind")
+    if status is not None and status not in VERIFICATION_STATUSES:
+        raise Invalid("Trạng thái xác minh không hợp lệ / Unknown verification state", code="invalid_status")
+    offset = cursor_int(decode_cursor(cursor), "offset") or 0
+    if offset + limit > MAX_SEARCH_RESULTS:
+        raise Invalid("Hãy thu hẹp tìm kiếm / Narrow the search: too many pages", code="search_too_deep")
+    words = fold_words(q or "")[:8]
+    query = _filters(select(Account), province_code=province_code, commune_code=None, kind=kind, verified=None)
+    if status is not None:
+        query = query.where(Account.verification_status == status)
+    if words:
+        phrase = " ".join(words)
+        query = _match_words(session, query, words).order_by(
+            (Account.search_text.like(f"{phrase}%")).desc(), Account.follower_count.desc(), Account.id)
+    else:
+        query = query.order_by(Account.id.desc())
+    rows = list(await session.scalars(query.offset(offset).limit(limit + 1)))
+    next_cursor = encode_cursor({"offset": offset + limit}) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+async def staff_of(session: AsyncSession, *, operator: User, account_id: int) -> list[tuple[AccountMember, User]]:
+    """An account's staff for an operator (who is nobody's member): owners first."""
+    _require_operator(operator)
+    rank = case({role: index for index, role in enumerate(ACCOUNT_ROLES)}, value=AccountMember.role)
+    rows = await session.execute(
+        select(AccountMember, User).join(User, User.id == AccountMember.user_id)
+        .where(AccountMember.account_id == account_id).order_by(rank, User.display_name, User.id))
+    return [(member, user) for member, user in rows.all()]
+
+
+async def count_by_organisation(session: AsyncSession, organisation_ids: Iterable[int]) -> dict[int, int]:
+    """How many accounts each organisation runs itself (one query)."""
+    wanted = sorted(set(organisation_ids))
+    if not wanted:
+        return {}
+    rows = await session.execute(select(Account.organisation_id, func.count()).where(
+        Account.organisation_id.in_(wanted)).group_by(Account.organisation_id))
+    return {organisation_id: count for organisation_id, count in rows.all()}
+
+
+async def accounts_of_organisation(session: AsyncSession, organisation_id: int, *, limit: int = 200) -> list[Account]:
+    """The accounts an organisation runs itself, by name."""
+    return list(await session.scalars(select(Account).where(Account.organisation_id == organisation_id)
+                                      .order_by(Account.name, Account.id).limit(limit)))
+
+
+async def operator_counts(session: AsyncSession, *, operator: User) -> dict[str, int]:
+    """The platform at a glance: accounts by verification state and applications waiting."""
+    _require_operator(operator)
+    by_status = dict((await session.execute(
+        select(Account.verification_status, func.count()).group_by(Account.verification_status))).all())
+    waiting = await session.scalar(select(func.count()).where(VerificationApplication.status == "pending"))
+    return {"accounts": sum(by_status.values()), "verified": by_status.get("verified", 0),
+            "unverified": by_status.get("unverified", 0), "waiting": waiting or 0}
 
 
 # --- API tokens -----------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,6 +14,7 @@ from loa.kit.errors import Forbidden, Invalid, NotFound
 from loa.kit.text import clean_line, fold
 
 MAX_DEPTH = 8
+MAX_TREE = 5000  # organisations listed in one tree (a national installation has a few hundred)
 
 
 async def create_organisation(session: AsyncSession, *, name: str, parent_id: int | None = None,
@@ -27,6 +30,66 @@ async def create_organisation(session: AsyncSession, *, name: str, parent_id: in
     session.add(organisation)
     await session.flush()
     return organisation
+
+
+async def update_organisation(session: AsyncSession, *, organisation_id: int, name: str, parent_id: int | None,
+                              province_code: str | None) -> Organisation:
+    """Rename an organisation, move it under another parent (or to the top), change its province. A parent
+    inside its own subtree would make a loop: refused."""
+    organisation = await get_organisation(session, organisation_id)
+    name = clean_line(name)
+    if not 2 <= len(name) <= 200:
+        raise Invalid("Tên tổ chức phải dài 2–200 ký tự / Name must be 2–200 characters", code="invalid_name",
+                      details=[{"field": "name"}])
+    if province_code is not None:
+        await geo.require_province(session, province_code)
+    if parent_id is not None:
+        await get_organisation(session, parent_id)
+        if parent_id in await subtree_ids(session, organisation_id):
+            raise Invalid("Không thể đặt tổ chức dưới chính nó hoặc một đơn vị cấp dưới của nó / An organisation "
+                          "cannot be placed under itself or one of its own sub-organisations", code="parent_loop",
+                          details=[{"field": "parent_id"}])
+    organisation.name, organisation.search_text = name, fold(name)
+    organisation.parent_id, organisation.province_code = parent_id, province_code
+    await session.flush()
+    return organisation
+
+
+@dataclass(frozen=True)
+class TreeRow:
+    organisation: Organisation
+    depth: int  # 0 for a top-level organisation
+
+
+async def organisation_tree(session: AsyncSession, *, limit: int = MAX_TREE) -> list[TreeRow]:
+    """Every organisation in tree order (each followed by its children, by name), at most `limit` rows.
+    An organisation whose parent chain loops or runs deeper than MAX_DEPTH is listed at the top level, so
+    nothing is ever hidden."""
+    rows = list(await session.scalars(select(Organisation).order_by(Organisation.name, Organisation.id)
+                                      .limit(limit)))
+    known = {row.id for row in rows}
+    children: dict[int | None, list[Organisation]] = {}
+    for row in rows:
+        children.setdefault(row.parent_id if row.parent_id in known else None, []).append(row)
+    ordered: list[TreeRow] = []
+    placed: set[int] = set()
+
+    def walk(parent: int | None, depth: int) -> None:
+        for child in children.get(parent, []):
+            if child.id in placed:
+                continue
+            placed.add(child.id)
+            ordered.append(TreeRow(child, depth))
+            if depth + 1 < MAX_DEPTH:
+                walk(child.id, depth + 1)
+
+    walk(None, 0)
+    for row in rows:  # in a loop or too deep: shown at the top level rather than lost
+        if row.id not in placed:
+            placed.add(row.id)
+            ordered.append(TreeRow(row, 0))
+            walk(row.id, 1)
+    return ordered
 
 
 async def get_organisation(session: AsyncSession, organisation_id: int) -> Organisation:

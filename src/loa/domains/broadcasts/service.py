@@ -199,6 +199,17 @@ async def _published_today(session: AsyncSession, account_id: int, now: datetime
     )) or 0
 
 
+async def published_today(session: AsyncSession, *, account_id: int, now: datetime | None = None) -> int:
+    """Broadcasts the account published today (Vietnam's day): an index range, bounded by the daily quota."""
+    return await _published_today(session, account_id, now or utcnow())
+
+
+async def pending_count(session: AsyncSession, *, account_id: int) -> int:
+    """Broadcasts waiting for an approver (never published: the index's range of the account's unpublished)."""
+    return await session.scalar(select(func.count()).where(
+        Broadcast.account_id == account_id, Broadcast.published_at.is_(None), Broadcast.status == "pending")) or 0
+
+
 async def approve(session: AsyncSession, *, broadcast_id: int, actor: User) -> Broadcast:
     """An admin approves: published now, or scheduled for `publish_at`. Editors cannot approve."""
     broadcast = await staff_broadcast(session, broadcast_id, actor, APPROVERS)
@@ -267,6 +278,18 @@ async def replay_account(runtime: Any, channel: str, after: int | None) -> list[
     async with runtime.read_session() as session:
         rows = list(await session.scalars(query))
     return [(row.id, "broadcast.published", live_event(row, "broadcast.published")) for row in rows]
+
+
+async def latest_published(session: AsyncSession, account_ids: Sequence[int]) -> dict[int, int]:
+    """The newest published broadcast id of each account (0 for none): the position a page's live stream starts
+    from (`account:{id}=<position>`), so that what is published while the page loads is replayed, not missed."""
+    wanted = sorted(set(account_ids))
+    positions = dict.fromkeys(wanted, 0)
+    if wanted:
+        rows = await session.execute(select(Broadcast.account_id, func.max(Broadcast.id)).where(
+            Broadcast.account_id.in_(wanted), Broadcast.published_at.is_not(None)).group_by(Broadcast.account_id))
+        positions.update({account_id: latest for account_id, latest in rows.all()})
+    return positions
 
 
 async def has_due(session: AsyncSession) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, or_, select, update
@@ -33,6 +33,7 @@ from loa.domains.conversations.models import (
     ConversationNote,
     KeywordRuleRow,
     Message,
+    MessageDailyCount,
     MessageReport,
 )
 from loa.domains.conversations.views import (
@@ -382,6 +383,23 @@ async def search(session: AsyncSession, *, actor: User, account_id: int, q: str,
              for message, name, sender_name in rows[:limit]]
     next_cursor = encode_cursor({"before": rows[limit - 1][0].id}) if len(rows) > limit else None
     return found, next_cursor
+
+
+async def day_counts(session: AsyncSession, *, account_id: int, day: date) -> MessageDailyCount:
+    """The account's message figures of one Vietnamese day, as the writer keeps them (one row read; zeros for
+    a quiet day)."""
+    row = await session.get(MessageDailyCount, (account_id, day))
+    return row if row is not None else MessageDailyCount(account_id=account_id, day=day, messages_in=0,
+                                                         messages_out=0, auto_replies=0, conversations_started=0,
+                                                         responses=0, response_seconds=0, first_responses=0,
+                                                         first_response_seconds=0)
+
+
+async def awaiting_answer(session: AsyncSession, *, account_id: int) -> int:
+    """Open conversations with messages staff have not read (a range of the inbox index)."""
+    return await session.scalar(select(func.count()).select_from(Conversation).where(
+        Conversation.account_id == account_id, Conversation.state == "open",
+        Conversation.has_unread.is_(True))) or 0
 
 
 # --- read receipts -----------------------------------------------------------------------------------------

@@ -1,10 +1,10 @@
-"""Follows of accounts by citizens, tags staff put on followers, and blocks."""
+"""Follows of accounts by citizens, tags staff put on followers, blocks, and the follows counted per day."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, String, Text
 from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -45,3 +45,15 @@ class FollowerBlock(Base):
     blocked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FollowDailyCount(Base):
+    """Per account and Vietnamese calendar day: follows and unfollows, added to as they happen, so that "new
+    followers today" never counts the follows table (ten million rows for the largest account)."""
+
+    __tablename__ = "follow_daily_counts"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    follows: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    unfollows: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,7 +15,7 @@ from loa.db.base import utcnow
 from loa.db.raw import RawSelect, dialect_insert
 from loa.domains.accounts import service as accounts
 from loa.domains.accounts.models import Account
-from loa.domains.follows.models import Follow, FollowerBlock, FollowerTag
+from loa.domains.follows.models import Follow, FollowDailyCount, FollowerBlock, FollowerTag
 from loa.domains.geo import service as geo
 from loa.domains.people import service as people
 from loa.domains.people.models import User
@@ -23,6 +24,7 @@ from loa.kit.errors import Forbidden, Invalid, NotFound
 from loa.kit.pagination import cursor_int, decode_cursor, encode_cursor
 from loa.kit.text import fold
 
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
 FollowHook = Callable[[AsyncSession, Account, User], Awaitable[None]]
 FOLLOW_HOOKS: list[FollowHook] = []
 
@@ -84,6 +86,7 @@ async def follow(session: AsyncSession, *, user: User, account_id: int) -> Follo
     inserted = (await session.execute(statement)).rowcount == 1
     if inserted:
         await accounts.change_follower_count(session, account.id, +1)
+        await _count_day(session, account.id, follows=1)
         # To the account's staff only: who follows is not public.
         publish_after_commit(session, f"staff:{account.id}",
                              {"type": "follow", "account_id": str(account.id), "user_id": str(user.id)})
@@ -106,9 +109,41 @@ async def _remove_follow(session: AsyncSession, account_id: int, user_id: int) -
     await session.execute(delete(FollowerTag).where(FollowerTag.account_id == account_id,
                                                     FollowerTag.user_id == user_id))
     await accounts.change_follower_count(session, account_id, -1)
+    await _count_day(session, account_id, unfollows=1)
     publish_after_commit(session, f"staff:{account_id}",
                          {"type": "unfollow", "account_id": str(account_id), "user_id": str(user_id)})
     return True
+
+
+def vn_day(moment: datetime) -> date:
+    return moment.astimezone(VN).date()
+
+
+async def _count_day(session: AsyncSession, account_id: int, **increments: int) -> None:
+    """Adds to the account's follows of today (Vietnam's day), in the follow's own transaction: one upsert on
+    the row of the day, as the follower count is one update of the account."""
+    values = {"follows": increments.get("follows", 0), "unfollows": increments.get("unfollows", 0)}
+    statement = dialect_insert(session)(FollowDailyCount).values(account_id=account_id, day=vn_day(utcnow()),
+                                                                 **values)
+    await session.execute(statement.on_conflict_do_update(
+        index_elements=["account_id", "day"],
+        set_={name: getattr(FollowDailyCount, name) + statement.excluded[name] for name in increments}))
+
+
+@dataclass(frozen=True)
+class DayCounts:
+    follows: int
+    unfollows: int
+
+    @property
+    def net(self) -> int:
+        return self.follows - self.unfollows
+
+
+async def day_counts(session: AsyncSession, *, account_id: int, day: date) -> DayCounts:
+    """The account's follows and unfollows of one Vietnamese day (one row read)."""
+    row = await session.get(FollowDailyCount, (account_id, day))
+    return DayCounts(row.follows, row.unfollows) if row is not None else DayCounts(0, 0)
 
 
 async def is_following(session: AsyncSession, *, user_id: int, account_id: int) -> bool:

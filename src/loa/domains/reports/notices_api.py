@@ -12,16 +12,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import Select, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loa.db.base import utcnow
-from loa.domains.accounts.models import Account, AccountMember
+from loa.domains.accounts.models import Account
 from loa.domains.people.models import User
+from loa.domains.reports import notices
 from loa.domains.reports.models import RUNNING_STATUSES, Report, StaffNotice
 from loa.kit.auth import require_user
 from loa.kit.effects import commit
-from loa.kit.errors import NotFound
 from loa.kit.pagination import CursorParam, LimitParam, Page, cursor_int, decode_cursor, encode_cursor
 from loa.kit.sessions import read_session, write_session
 
@@ -64,22 +63,6 @@ class NoticePage(Page[NoticeOut]):
     unread: int = Field(description="My unread notices, all pages")
 
 
-NOT_FOUND = "Không tìm thấy thông báo / Notice not found"
-
-
-def _mine(user: User) -> Select[tuple[StaffNotice, Account, Report]]:
-    """The user's notices on accounts they still belong to, with the account and (while it is still that
-    account's) the report."""
-    return (
-        select(StaffNotice, Account, Report)
-        .join(AccountMember, and_(AccountMember.account_id == StaffNotice.account_id,
-                                  AccountMember.user_id == StaffNotice.user_id))
-        .join(Account, Account.id == StaffNotice.account_id)
-        .outerjoin(Report, and_(Report.id == StaffNotice.report_id, Report.account_id == StaffNotice.account_id))
-        .where(StaffNotice.user_id == user.id)
-    )
-
-
 def _view(notice: StaffNotice, account: Account, report: Report | None, now: datetime) -> NoticeOut:
     return NoticeOut(
         id=notice.id, kind=notice.kind, text=notice.text, account=NoticeAccount(id=account.id, name=account.name),
@@ -90,43 +73,22 @@ def _view(notice: StaffNotice, account: Account, report: Report | None, now: dat
         read=notice.read_at is not None, read_at=notice.read_at, created_at=notice.created_at)
 
 
-async def unread_count(session: AsyncSession, user: User) -> int:
-    return int(await session.scalar(
-        select(func.count()).select_from(StaffNotice)
-        .join(AccountMember, and_(AccountMember.account_id == StaffNotice.account_id,
-                                  AccountMember.user_id == StaffNotice.user_id))
-        .where(StaffNotice.user_id == user.id, StaffNotice.read_at.is_(None))) or 0)
-
-
 @router.get("/me/notices", response_model=NoticePage, summary="My notices (deadlines near and passed), newest first")
 async def my_notices(session: Read, user: CurrentUser, cursor: CursorParam = None, limit: LimitParam = 30,
                      unread: Annotated[bool, Query(description="Only the unread ones")] = False) -> NoticePage:
-    query = _mine(user)
     before = cursor_int(decode_cursor(cursor), "id", minimum=1)
-    if before is not None:
-        query = query.where(StaffNotice.id < before)
-    if unread:
-        query = query.where(StaffNotice.read_at.is_(None))
-    rows = (await session.execute(query.order_by(StaffNotice.id.desc()).limit(limit + 1))).all()
+    rows = await notices.my_notices(session, user, unread=unread, before=before, limit=limit)
     more = len(rows) > limit
     rows = rows[:limit]
     now = utcnow()
     return NoticePage(items=[_view(notice, account, report, now) for notice, account, report in rows],
                       next_cursor=encode_cursor({"id": rows[-1][0].id}) if more and rows else None,
-                      unread=await unread_count(session, user))
+                      unread=await notices.unread_count(session, user))
 
 
 @router.post("/me/notices/{notice_id}/read", response_model=NoticeOut, summary="Mark one of my notices read")
 async def read_notice(session: Write, user: CurrentUser, notice_id: NoticeId) -> NoticeOut:
     """Idempotent: a notice read before keeps its first reading time. Someone else's notice is not found."""
-    row = (await session.execute(_mine(user).where(StaffNotice.id == notice_id))).first()
-    if row is None:
-        raise NotFound(NOT_FOUND, code="notice_not_found")
-    notice, account, report = row
-    if notice.read_at is None:
-        # Conditional: of two readings at once, the first one's time stays.
-        await session.execute(update(StaffNotice).where(StaffNotice.id == notice.id, StaffNotice.read_at.is_(None))
-                              .values(read_at=utcnow()).execution_options(synchronize_session=False))
-        await session.refresh(notice, ["read_at"])
+    notice, account, report = await notices.mark_read(session, user, notice_id)
     await commit(session)
     return _view(notice, account, report, utcnow())

@@ -19,7 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from loa.db.base import utcnow
 from loa.domains.accounts import service as accounts
+from loa.domains.accounts.models import Account
 from loa.domains.geo import service as geo
+from loa.domains.people import service as people
 from loa.domains.people.models import User
 from loa.domains.reports import deadlines, stats
 from loa.domains.reports.models import (
@@ -47,6 +49,7 @@ from loa.domains.reports.writer import (
     StoredEvent,
     StoredPhoto,
     StoredReport,
+    route_sync,
 )
 from loa.kit.effects import commit, enqueue_after_commit, publish_after_commit
 from loa.kit.errors import Conflict, Forbidden, Invalid, NotFound
@@ -83,6 +86,23 @@ async def get_category(session: AsyncSession, code: str) -> ReportCategory:
     if category is None:
         raise NotFound("Không có loại phản ánh này / Unknown report category", code="unknown_category")
     return category
+
+
+@dataclass(frozen=True)
+class Routing:
+    """Where a report would go before it is sent: the competent account and its handling deadline."""
+
+    account: Account
+    deadline: deadlines.Deadline
+
+
+async def competent_account(session: AsyncSession, *, category_code: str, commune_code: str) -> Routing:
+    """The account that would receive a report of the category in the commune, with its deadline (what the
+    citizen reads before sending). Refuses as submission would: unknown category or commune, no agency."""
+    account_id = await session.run_sync(route_sync, category_code, commune_code)
+    account = await accounts.get_account(session, account_id)
+    category = await get_category(session, category_code)
+    return Routing(account, await deadlines.deadline_of(session, account.id, category))
 
 
 # --- submission ------------------------------------------------------------------------------------------
@@ -632,3 +652,30 @@ async def nearby_open(session: AsyncSession, category: ReportCategory, latitude:
     found = [(row, distance_m(latitude, longitude, row.latitude, row.longitude)) for row in rows
              if row.latitude is not None and row.longitude is not None]
     return sorted((item for item in found if item[1] <= metres), key=lambda item: item[1])[:limit]
+
+
+# --- personal data ---------------------------------------------------------------------------------------
+
+
+async def export_reports(session: AsyncSession, user_id: int) -> list[dict[str, Any]]:
+    """A citizen's reports as they see them: what they sent, where, the steps and the answer (no staff names).
+    Erasure needs no hook: a deleted reporter's reports stay with the agencies, their reporter gone."""
+    reports = (await session.scalars(select(Report).where(Report.reporter_id == user_id).order_by(Report.id))).all()
+    categories = {row.id: row.code for row in (await session.execute(
+        select(ReportCategory.id, ReportCategory.code))).all()}
+    exported = []
+    for report in reports:
+        exported.append({
+            "code": report.code, "category": categories.get(report.category_id), "status": report.status,
+            "title": report.title, "description": report.description, "fields": report.fields,
+            "latitude": report.latitude, "longitude": report.longitude, "address": report.address,
+            "commune_code": report.commune_code, "public": report.public,
+            "received_at": report.received_at.isoformat(), "answer": report.answer, "rating": report.rating,
+            "rating_comment": report.rating_comment,
+            "photos": len(await photos_of(session, report.id)),
+            "timeline": await timeline(session, report, staff=False),
+        })
+    return exported
+
+
+people.register_exporter("reports", export_reports)

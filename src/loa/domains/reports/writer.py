@@ -163,6 +163,20 @@ def _route(context: _Context, category: ReportCategory, commune: str, province: 
     raise Invalid(NO_AGENCY, code="no_competent_account")
 
 
+def route_sync(session: Session, category_code: str, commune_code: str) -> int:
+    """The account a report of the category in the commune would be routed to now, as a batch routes it (for a
+    citizen's preview before sending: the same rules, nothing written)."""
+    context = _load(session, [ReportDraft(reporter_id=None, category_code=category_code, description="", fields={},
+                                          commune_code=commune_code)])
+    category = context.categories.get(category_code)
+    if category is None:
+        raise NotFound("Không có loại phản ánh này / Unknown report category", code="unknown_category")
+    if commune_code not in context.provinces:
+        raise Invalid("Không có xã/phường này / Unknown commune", code="unknown_commune",
+                      details=[{"field": "commune_code", "message": "unknown commune"}])
+    return _route(context, category, commune_code, context.provinces[commune_code])
+
+
 def _policies(session: Session, context: _Context, account_ids: set[int]) -> None:
     for account_id, category_id, amount, unit in session.execute(select(
             DeadlinePolicy.account_id, DeadlinePolicy.category_id, DeadlinePolicy.amount, DeadlinePolicy.unit

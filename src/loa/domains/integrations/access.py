@@ -1,0 +1,258 @@
+"""How an app's call is let in, logged and made safe to retry.
+
+- `require_app(scope)`: `Authorization: Bearer <access token or API key>` of a live token with that scope.
+- `AuditedRoute`: every call an app makes is written to its call log (route template, status, duration).
+- `Idempotency`: a POST with `Idempotency-Key` is run once per key; a retry with the same body gets the first
+  answer again, the same key with another body is refused (422). Keys are kept per app for 24 hours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import time
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Annotated, Any
+
+import structlog
+from fastapi import Depends, Header, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import and_, delete, insert, or_, select, update
+from starlette.exceptions import HTTPException
+
+from loa.db.base import utcnow
+from loa.db.raw import dialect_insert
+from loa.domains.integrations import service
+from loa.domains.integrations.models import AppCall, IdempotencyKey
+from loa.kit.errors import AppError, Conflict, Forbidden, Invalid, TooMany, Unauthorized
+
+if TYPE_CHECKING:
+    from loa.runtime import Runtime
+
+log = structlog.get_logger(__name__)
+
+IDEMPOTENCY_TTL = timedelta(hours=24)
+ABANDONED_AFTER = timedelta(minutes=2)  # longer than any request may run
+INVALID_TOKEN = ("Mã truy cập không hợp lệ, đã hết hạn hoặc đã bị thu hồi / "  # noqa: S105 - a message
+                 "Invalid, expired or revoked access token")
+MISSING_SCOPE = "Mã truy cập không có quyền “{scope}” / The access token lacks the “{scope}” scope"
+
+_bearer = HTTPBearer(auto_error=False, description="An app's access token or API key.")
+
+
+def _runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+def require_app(scope: str | None) -> Callable[..., Awaitable[service.AppContext]]:
+    async def dependency(request: Request,
+                         credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> service.AppContext:
+        raw = credentials.credentials if credentials else ""
+        if not raw or len(raw) > 256:
+            raise Unauthorized(INVALID_TOKEN, code="invalid_token")
+        async with _runtime(request).read_session() as session:
+            context = await service.authenticate(session, raw)
+        if context is None:
+            raise Unauthorized(INVALID_TOKEN, code="invalid_token")
+        request.state.integration_app = context  # the call log knows whose call it was, refused or not
+        if scope is not None and scope not in context.scopes:  # None: any scope (the account's profile)
+            raise Forbidden(MISSING_SCOPE.format(scope=scope), code="insufficient_scope")
+        return context
+
+    dependency.__name__ = f"require_app_{scope or 'any'}"
+    return dependency
+
+
+class AuditedRoute(APIRoute):
+    """A route whose every call by an app lands in that app's call log."""
+
+    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        handler = super().get_route_handler()
+        route = self.path_format
+
+        async def audited(request: Request) -> Response:
+            started = time.perf_counter()
+            status = 500
+            try:
+                response = await handler(request)
+                status = response.status_code
+                return response
+            except AppError as exc:
+                status = exc.status_code
+                raise
+            except RequestValidationError:
+                status = 422
+                raise
+            except HTTPException as exc:
+                status = exc.status_code
+                raise
+            finally:
+                context: service.AppContext | None = getattr(request.state, "integration_app", None)
+                if context is not None:
+                    # A surface that answers refusals with HTTP 200 (Zalo's) says what it refused.
+                    status = getattr(request.state, "refused_with", status)
+                    await _log_call(_runtime(request), context, request.method, route, status,
+                                    int((time.perf_counter() - started) * 1000))
+
+        return audited
+
+
+async def _log_call(runtime: Runtime, context: service.AppContext, method: str, route: str, status: int,
+                    duration_ms: int) -> None:
+    call_log(runtime).add({"app_id": context.app.id, "method": method[:7], "route": route[:120], "status": status,
+                           "duration_ms": min(duration_ms, 2**31 - 1), "created_at": utcnow()})
+
+
+class CallLog:
+    """Calls are written in batches, once a second (or every FLUSH_AT calls): a write transaction per call would
+    cost more than many calls themselves. A crash loses at most the last second of the log, never a call."""
+
+    FLUSH_AT = 500
+    EVERY_SECONDS = 1.0
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.pending: list[dict[str, Any]] = []
+        self.task: asyncio.Task[None] | None = None
+        self.lock = asyncio.Lock()
+        self.full = asyncio.Event()
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.pending.append(row)
+        if len(self.pending) >= self.FLUSH_AT:
+            self.full.set()
+        if self.task is None or self.task.done():
+            self.task = asyncio.create_task(self._later(), name="loa-app-call-log")
+
+    async def _later(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.full.wait(), self.EVERY_SECONDS)
+        self.full.clear()
+        await self.flush()
+
+    async def flush(self) -> None:
+        async with self.lock:
+            rows, self.pending = self.pending, []
+            if not rows:
+                return
+            try:
+                async with self.runtime.session() as session:
+                    await session.execute(insert(AppCall.__table__), rows)
+                    await session.commit()
+            except Exception:  # the calls themselves are answered already; a lost log line must not change that
+                log.warning("app calls not logged", count=len(rows), exc_info=True)
+
+    async def close(self) -> None:
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+            await asyncio.gather(self.task, return_exceptions=True)
+        await self.flush()
+
+
+def call_log(runtime: Runtime) -> CallLog:
+    return runtime.part("integrations.call_log", CallLog)
+
+
+# --- idempotency ----------------------------------------------------------------------------------------
+
+Handler = Callable[[], Awaitable[tuple[int, Any]]]
+
+
+class Idempotency:
+    """Built per request by the `Idem` dependency; `run(handler)` answers the POST."""
+
+    def __init__(self, request: Request, key: str | None) -> None:
+        self.request = request
+        self.key = key
+
+    async def run(self, handler: Handler, *, fingerprint: bytes | None = None) -> JSONResponse:
+        if self.key is None:
+            status, body = await handler()
+            return JSONResponse(body, status)
+        context: service.AppContext = self.request.state.integration_app
+        digest = hashlib.sha256()
+        digest.update(f"{self.request.method} {self.request.url.path}\n".encode())
+        digest.update(fingerprint if fingerprint is not None else await self.request.body())
+        request_hash = digest.hexdigest()
+        runtime = _runtime(self.request)
+        replay = await self._claim(runtime, context.app.id, request_hash)
+        if replay is not None:
+            return replay
+        try:
+            status, body = await handler()
+        except AppError as exc:
+            if isinstance(exc, TooMany):  # a refusal that passes: the retry may succeed
+                await self._forget(runtime, context.app.id)
+            else:
+                from loa.kit.errors import error_body
+
+                await self._store(runtime, context.app.id, exc.status_code, error_body(exc.code, exc.message,
+                                                                                       exc.details))
+            raise
+        except BaseException:
+            await self._forget(runtime, context.app.id)
+            raise
+        await self._store(runtime, context.app.id, status, body)
+        return JSONResponse(body, status)
+
+    async def _claim(self, runtime: Runtime, app_id: int, request_hash: str) -> JSONResponse | None:
+        now = utcnow()
+        async with runtime.session() as session:
+            # A key older than 24 h is forgotten, and so is a first request that never finished (its process
+            # died): the same key starts afresh.
+            await session.execute(delete(IdempotencyKey).where(
+                IdempotencyKey.app_id == app_id, IdempotencyKey.key == self.key,
+                or_(IdempotencyKey.created_at < now - IDEMPOTENCY_TTL,
+                    and_(IdempotencyKey.status_code.is_(None), IdempotencyKey.created_at < now - ABANDONED_AFTER))))
+            inserted = (await session.execute(
+                dialect_insert(session)(IdempotencyKey)
+                .values(app_id=app_id, key=self.key, request_hash=request_hash, created_at=now)
+                .on_conflict_do_nothing())).rowcount == 1
+            await session.commit()
+            if inserted:
+                return None
+            row = await session.scalar(select(IdempotencyKey).where(IdempotencyKey.app_id == app_id,
+                                                                     IdempotencyKey.key == self.key))
+        if row is None:  # forgotten meanwhile by a failed first attempt: the caller may retry
+            raise Conflict("Yêu cầu với khóa này đang được xử lý, hãy thử lại / A request with this key is being "
+                           "processed, retry", code="idempotency_in_progress")
+        if row.status_code is None:
+            raise Conflict("Yêu cầu với khóa này đang được xử lý, hãy thử lại / A request with this key is being "
+                           "processed, retry", code="idempotency_in_progress")
+        if row.request_hash != request_hash:
+            raise Invalid("Khóa Idempotency-Key đã được dùng cho một yêu cầu khác / This Idempotency-Key was used "
+                          "with a different request", code="idempotency_key_reused")
+        return JSONResponse(row.response, row.status_code, headers={"Idempotent-Replayed": "true"})
+
+    async def _store(self, runtime: Runtime, app_id: int, status: int, body: Any) -> None:
+        async with runtime.session() as session:
+            await session.execute(update(IdempotencyKey).where(
+                IdempotencyKey.app_id == app_id, IdempotencyKey.key == self.key)
+                .values(status_code=status, response=body))
+            await session.commit()
+
+    async def _forget(self, runtime: Runtime, app_id: int) -> None:
+        async with runtime.session() as session:
+            await session.execute(delete(IdempotencyKey).where(IdempotencyKey.app_id == app_id,
+                                                               IdempotencyKey.key == self.key))
+            await session.commit()
+
+
+def _idempotency(request: Request, idempotency_key: Annotated[str | None, Header(
+        min_length=1, max_length=255, description="Retry-safe POST: the same key and body get the first answer "
+        "again (24 h)")] = None) -> Idempotency:
+    return Idempotency(request, idempotency_key)
+
+
+Idem = Annotated[Idempotency, Depends(_idempotency)]
+
+
+async def prune_keys(runtime: Runtime) -> None:
+    async with runtime.session() as session:
+        await session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < utcnow() - IDEMPOTENCY_TTL))
+        await session.commit()
