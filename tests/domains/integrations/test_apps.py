@@ -92,6 +92,11 @@ async def test_expired_and_revoked_tokens_are_refused(runtime: Runtime, client_a
     assert expired.status_code == 401 and expired.json()["error"]["code"] == "invalid_token"
 
     tokens = await get_tokens(client, app)
+    for field in ("client_id", "client_secret", "token"):  # PostgreSQL refuses NUL in text: a clear 422 first
+        form = {"client_id": app["client_id"], "client_secret": app["client_secret"], "token": tokens["access_token"]}
+        garbled = await client.post("/api/v1/oauth/revoke", data=form | {field: form[field] + "\x00"})
+        assert garbled.status_code == 422 and garbled.json()["error"]["message"]
+    assert (await client.get("/api/v1/oa", headers=bearer(tokens["access_token"]))).status_code == 200
     revoke = await client.post("/api/v1/oauth/revoke", data={"client_id": app["client_id"],
                                                              "client_secret": app["client_secret"],
                                                              "token": tokens["access_token"]})

@@ -151,16 +151,24 @@ async def list_calls(request: Request, account_id: Id, app_id: Id, session: Read
 
 # --- the token flow ----------------------------------------------------------------------------------------
 
+# Client ids, secrets and tokens are printable ASCII (we issue them): anything else, a NUL byte above all
+# (PostgreSQL refuses it in text), is a clear 422 before it reaches the database.
+_CREDENTIAL = r"^[\x21-\x7e]+$"
+ClientId = Annotated[str, Form(min_length=1, max_length=40, pattern=_CREDENTIAL)]
+Credential = Annotated[str, Form(min_length=1, max_length=256, pattern=_CREDENTIAL)]
+OptionalCredential = Annotated[str | None, Form(min_length=1, max_length=256, pattern=_CREDENTIAL)]
+
 
 @router.post("/oauth/token", response_model=TokenResponse, tags=["open api"],
              summary="Get tokens: client_credentials (client id + secret) or refresh_token (single use)")
 async def token(
     session: Write,
     grant_type: Annotated[Literal["client_credentials", "refresh_token"], Form()],
-    client_id: Annotated[str, Form(min_length=1, max_length=40)],
-    client_secret: Annotated[str | None, Form(max_length=256)] = None,
-    refresh_token: Annotated[str | None, Form(max_length=256)] = None,
-    scope: Annotated[str | None, Form(max_length=200, description="Space-separated; default: all the app's")] = None,
+    client_id: ClientId,
+    client_secret: OptionalCredential = None,
+    refresh_token: OptionalCredential = None,
+    scope: Annotated[str | None, Form(max_length=200, pattern=r"^[\x20-\x7e]*$",
+                                      description="Space-separated; default: all the app's")] = None,
 ) -> TokenResponse:
     if grant_type == "client_credentials":
         if not client_secret:
@@ -183,9 +191,7 @@ async def token(
 
 
 @router.post("/oauth/revoke", status_code=200, tags=["open api"], summary="Revoke a token (RFC 7009)")
-async def revoke(session: Write, client_id: Annotated[str, Form(min_length=1, max_length=40)],
-                 client_secret: Annotated[str, Form(min_length=1, max_length=256)],
-                 token: Annotated[str, Form(min_length=1, max_length=256)]) -> Response:
+async def revoke(session: Write, client_id: ClientId, client_secret: Credential, token: Credential) -> Response:
     await service.revoke_token(session, client_id=client_id, client_secret=client_secret, token=token)
     await commit(session)
     return Response(status_code=200)
