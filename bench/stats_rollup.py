@@ -1,12 +1,14 @@
 """Rolling up one day of events (1,000,000: 700,000 messages and 300,000 follows over 17,273 accounts) into the
 statistics rollups (`stats.rollup.roll`: the day's kept counts summed into the nation, provinces, organisations
-and accounts, by day, month and year), against re-reading the day's raw rows (the per-account counts of messages
-in, out and automatic, and of follows, grouped from the `messages` and `follows` tables).
+and accounts, by day, month and year), against the same roll-up re-reading the day's raw rows (`roll(raw=True)`:
+the per-account counts of messages in, out and automatic, and of follows, grouped from the `messages` and `follows`
+tables, then the same rollup rows written), which is what a rollup without kept counts has to do.
 
 The day's kept counts (`message_daily_counts`, `follow_daily_counts`) are loaded as the message writer and the
 follows service leave them; the raw rows beside them. Before each roll-up the rollups are emptied again, so every
 run rolls the whole day up from nothing (a sweep later in the day does the same work). Each run, ours and the
-baseline's, is repeated and the median reported; the issue's target is a ratio of at most 0.5.
+baseline's, is repeated and the median reported; the issue's target is a ratio of at most 0.5. The line also gives
+`raw_read_ms`: the raw grouping queries alone, reading without writing any rollup.
 """
 
 from __future__ import annotations
@@ -172,7 +174,7 @@ async def _raw_read(settings: Any, since: datetime) -> float:
         await runtime.close()
 
 
-async def _roll(settings: Any, now: datetime) -> float:
+async def _roll(settings: Any, now: datetime, *, raw: bool = False) -> float:
     """One roll-up of the day from nothing: the rollups are first put back as they were before the day."""
     from sqlalchemy import delete, update
 
@@ -189,7 +191,7 @@ async def _roll(settings: Any, now: datetime) -> float:
             await session.execute(update(StatsState).values(settled_through=vn_day(now) - timedelta(days=1)))
             await session.commit()
         started = time.perf_counter()
-        rolled = await stats.roll(runtime, now)
+        rolled = await stats.roll(runtime, now, raw=raw)
         elapsed = (time.perf_counter() - started) * 1000
         assert not rolled.rebuilt and rolled.first == rolled.last, rolled
         return elapsed
@@ -219,16 +221,20 @@ async def _measure(settings: Any, database: str, messages: int, follows: int, ac
                    now: datetime) -> dict[str, Any]:
     ours: list[float] = []
     raw: list[float] = []
+    reads: list[float] = []
     since = now - timedelta(hours=2)
     for _ in range(RUNS):
-        raw.append(await _raw_read(settings, since))
+        reads.append(await _raw_read(settings, since))
+        raw.append(await _roll(settings, now, raw=True))
+        await _check(settings, messages, follows)
         ours.append(await _roll(settings, now))
-    await _check(settings, messages, follows)
+        await _check(settings, messages, follows)
     value, baseline = statistics.median(ours), statistics.median(raw)
-    note(f"{NAME}: {database}: roll-up {value:.1f} ms, raw re-read {baseline:.1f} ms")
+    note(f"{NAME}: {database}: roll-up {value:.1f} ms, roll-up re-reading the raw rows {baseline:.1f} ms "
+         f"(the raw reads alone {statistics.median(reads):.1f} ms)")
     return result(NAME, {"database": database, "events": messages + follows, "messages": messages,
                          "follows": follows, "accounts": accounts},
                   value=value, unit="ms", baseline=baseline,
-                  baseline_what="re-reading the day's raw messages and follows, grouped by account", better="lower",
+                  baseline_what="the same roll-up re-reading the day's raw messages and follows", better="lower",
                   p50_ms=round(percentile(ours, 50), 2), p99_ms=round(percentile(ours, 99), 2),
-                  target_ratio=TARGET_RATIO, runs=RUNS)
+                  raw_read_ms=round(statistics.median(reads), 2), target_ratio=TARGET_RATIO, runs=RUNS)

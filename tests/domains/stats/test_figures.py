@@ -187,6 +187,26 @@ async def test_the_sweep_rolls_up_today_and_agrees_with_a_rebuild(quiet: Runtime
         assert rebuilt["handling"]["received"] == (3 if year == 2025 else 0)
 
 
+async def test_a_raw_roll_counts_what_was_loaded_in_bulk_today(quiet: Runtime, client: AsyncClient) -> None:
+    from loa.db.base import utcnow
+    from loa.db.bulk import bulk_insert
+    from loa.domains.follows.models import Follow
+
+    known = await seed_known(quiet)
+    await service.roll(quiet)
+    this_year = {"year": vn_today().year}
+    assert (await figures(client, **this_year))["follows"]["net_new"] == 4
+    async with quiet.session() as session:  # as a bulk load writes them: no kept daily counts
+        await bulk_insert(session, Follow.__table__, (
+            {"account_id": known.water.id, "user_id": citizen.id, "commune_code": None, "created_at": utcnow(),
+             "last_read_broadcast_id": 0, "push_enabled": True} for citizen in known.citizens[:3]))
+        await session.commit()
+    await service.roll(quiet)
+    assert (await figures(client, **this_year))["follows"]["net_new"] == 4  # the kept counts never saw them
+    await service.roll(quiet, raw=True)
+    assert (await figures(client, **this_year))["follows"]["net_new"] == 7
+
+
 async def test_a_partial_rebuild_keeps_the_days_before_it(quiet: Runtime, client: AsyncClient) -> None:
     await seed_known(quiet)
     await service.rebuild(quiet)

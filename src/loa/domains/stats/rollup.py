@@ -45,6 +45,7 @@ from sqlalchemy import (
     func,
     literal_column,
     select,
+    text,
     true,
     union_all,
 )
@@ -318,6 +319,11 @@ async def _recompute_grains(session: AsyncSession, first: date) -> None:
 
 async def lock_state(session: AsyncSession) -> StatsState:
     """The state row, locked for this transaction (SQLite: the write lock is already held)."""
+    if session.get_bind().dialect.name == "postgresql":
+        # A sweep groups tens of thousands of rows: sorted in memory, not spilled to disk. Its commit need not wait
+        # for the disk either: rollups are derived data, and a sweep lost in a crash is done again by the next.
+        await session.execute(text("SET LOCAL work_mem = '64MB'"))
+        await session.execute(text("SET LOCAL synchronous_commit = off"))
     await session.execute(dialect_insert(session)(StatsState).values(id=STATE_ID).on_conflict_do_nothing())
     state = (await session.execute(select(StatsState).where(StatsState.id == STATE_ID).with_for_update()
                                    .execution_options(populate_existing=True))).scalar_one()
@@ -336,9 +342,10 @@ class RollResult:
     rebuilt: bool = False
 
 
-async def roll(session: AsyncSession, now: datetime | None = None) -> RollResult:
+async def roll(session: AsyncSession, now: datetime | None = None, *, raw: bool = False) -> RollResult:
     """Roll up the days since the last settled one, through today (in the caller's transaction; commit after).
-    Rollups never built are built from the raw tables first."""
+    Rollups never built are built from the raw tables first. With `raw` the days are also re-read from the raw
+    tables, as a rollup without kept counts would have to: slower, and it counts rows loaded in bulk."""
     now = now or utcnow()
     state = await lock_state(session)
     if state.built_at is None:
@@ -352,7 +359,7 @@ async def roll(session: AsyncSession, now: datetime | None = None) -> RollResult
         first = today - timedelta(days=MAX_CATCH_UP_DAYS)
     first = min(first, today)
     await _shift_grains(session, first, today, -1)
-    await _replace_days(session, first, today, raw=False, report=_quiet)
+    await _replace_days(session, first, today, raw=raw, report=_quiet)
     await _shift_grains(session, first, today, +1)
     state.settled_through = max(state.settled_through or EARLIEST, min(_settled(now), today))
     state.rolled_at = now

@@ -138,10 +138,10 @@ async def overview(session: AsyncSession) -> Overview:
 # --- keeping the rollups -----------------------------------------------------------------------------------
 
 
-async def roll(runtime: Runtime, now: datetime | None = None) -> rollup.RollResult:
-    """Bring the rollups up to date (the sweep; also `./loa stats roll`)."""
+async def roll(runtime: Runtime, now: datetime | None = None, *, raw: bool = False) -> rollup.RollResult:
+    """Bring the rollups up to date (the sweep; also `./loa stats roll`); `raw`: re-read the raw tables too."""
     async with runtime.session() as session:
-        result = await rollup.roll(session, now)
+        result = await rollup.roll(session, now, raw=raw)
         await commit(session)
     return result
 
