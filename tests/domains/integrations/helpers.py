@@ -76,12 +76,14 @@ class Received:
 @dataclass
 class Receiver:
     """A webhook receiver: records every request; `answer(received)` picks the status (200 by default);
-    `hold` makes it wait before answering (a slow receiver, to kill a worker mid-send)."""
+    `hold` makes it wait before answering (a slow receiver, to kill a worker mid-send), from the request after
+    the first `hold_after` ones."""
 
     url: str = ""
     received: list[Received] = field(default_factory=list)
     answer: Callable[[Received], int] = lambda received: 200
     hold: asyncio.Event | None = None
+    hold_after: int = 0
 
     def ok(self) -> list[Received]:
         return [item for item in self.received if 200 <= item.status < 300]
@@ -97,7 +99,7 @@ class Receiver:
                 break
         item = Received({key.decode(): value.decode() for key, value in scope["headers"]}, body)
         self.received.append(item)
-        if self.hold is not None:
+        if self.hold is not None and len(self.received) > self.hold_after:
             await self.hold.wait()
         status = item.status = self.answer(item)
         await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"text/plain")]})

@@ -506,3 +506,12 @@ async def unplanned_broadcasts(session: AsyncSession, *, older_than: timedelta, 
                                    Broadcast.published_at <= utcnow() - older_than)
         .order_by(Broadcast.id).limit(limit)
     ))
+
+
+async def delete_draft(session: AsyncSession, *, broadcast_id: int, actor: User) -> None:
+    """A draft nobody was ever shown is deleted (a published one is withdrawn instead, so followers know)."""
+    broadcast = await staff_broadcast(session, broadcast_id, actor, COMPOSERS)
+    if broadcast.status not in EDITABLE:
+        raise Conflict("Chỉ xóa được bản nháp / Only drafts can be deleted", code="not_editable")
+    await session.delete(broadcast)
+    await session.flush()

@@ -65,7 +65,7 @@ def _key_out(key: AppToken) -> KeyOut:
 
 
 def _endpoint_out(endpoint: WebhookEndpoint) -> EndpointOut:
-    return EndpointOut(id=str(endpoint.id), url=endpoint.url, events=endpoint.events,
+    return EndpointOut(id=str(endpoint.id), url=endpoint.url, format=endpoint.format, events=endpoint.events,
                        description=endpoint.description, enabled=endpoint.enabled,
                        consecutive_failures=endpoint.consecutive_failures, disabled_reason=endpoint.disabled_reason,
                        disabled_at=endpoint.disabled_at, created_at=endpoint.created_at)
@@ -209,7 +209,8 @@ async def event_types() -> list[EventTypeOut]:
              summary="Add a webhook endpoint (its signing secret is shown once)")
 async def create_endpoint(account_id: Id, body: EndpointCreate, session: Write, user: CurrentUser) -> EndpointCreated:
     endpoint = await webhooks.create_endpoint(session, account_id=account_id, actor=user, url=body.url,
-                                              events=body.events, description=body.description)
+                                              events=body.events, description=body.description,
+                                              payload_format=body.format)
     await commit(session)
     return EndpointCreated(**_endpoint_out(endpoint).model_dump(), secret=endpoint.secret)
 
@@ -225,7 +226,7 @@ async def update_endpoint(account_id: Id, endpoint_id: Id, body: EndpointUpdate,
                           user: CurrentUser) -> EndpointOut:
     endpoint = await webhooks.update_endpoint(session, account_id=account_id, endpoint_id=endpoint_id, actor=user,
                                               url=body.url, events=body.events, description=body.description,
-                                              enabled=body.enabled)
+                                              enabled=body.enabled, payload_format=body.format)
     await commit(session)
     return _endpoint_out(endpoint)
 

@@ -14,6 +14,8 @@ from loa.db.base import Base, BigId, JsonType, UTCDateTime, check_in, utcnow
 SCOPES = ("messages", "followers", "broadcasts", "reports", "stats")
 TOKEN_KINDS = ("access", "refresh", "api_key")
 DELIVERY_STATUSES = ("pending", "delivered", "failed")
+WEBHOOK_FORMATS = ("loa", "zalo")  # Standard Webhooks, or Zalo OA's event shape and signature
+UPLOAD_KINDS = ("image", "file")
 
 
 class IntegrationApp(Base):
@@ -86,12 +88,14 @@ class IdempotencyKey(Base):
 
 class WebhookEndpoint(Base):
     __tablename__ = "webhook_endpoints"
+    __table_args__ = (CheckConstraint(check_in("format", WEBHOOK_FORMATS), name="format"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
     url: Mapped[str] = mapped_column(String(2000))
     secret: Mapped[str] = mapped_column(String(100))  # needed to sign: kept, shown once
     events: Mapped[list[str]] = mapped_column(JsonType, default=list)
+    format: Mapped[str] = mapped_column(String(10), default="loa", server_default="loa")
     description: Mapped[str] = mapped_column(String(200), default="")
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
@@ -142,3 +146,21 @@ class WebhookAttempt(Base):
     error: Mapped[str | None] = mapped_column(String(300))
     duration_ms: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IntegrationUpload(Base):
+    """A photo or document an app uploaded to send in messages (Zalo's `attachment_id` / file `token`): already
+    cleaned and stored privately; each message that uses it gets its own copy, so that erasing one person's
+    conversation never removes another's. Usable for UPLOAD_TTL, then swept with its files."""
+
+    __tablename__ = "integration_uploads"
+    __table_args__ = (CheckConstraint(check_in("kind", UPLOAD_KINDS), name="kind"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("integration_apps.id", ondelete="CASCADE"), index=True)
+    token: Mapped[str] = mapped_column(String(48), unique=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    attachment: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Path, Query, Request, Response, UploadFile
+from fastapi.responses import FileResponse
 from sqlalchemy import select
 
 from loa.db.base import utcnow
@@ -23,8 +24,11 @@ from loa.domains.conversations import service as conversations
 from loa.domains.conversations.content import Content, clean_text
 from loa.domains.follows import service as follows
 from loa.domains.follows.models import Follow, FollowerTag
+from loa.domains.integrations import uploads
 from loa.domains.integrations.access import AuditedRoute, Idem, require_app
+from loa.domains.integrations.models import IntegrationUpload
 from loa.domains.integrations.schemas import (
+    AttachmentOut,
     BroadcastCreate,
     BroadcastOut,
     ConversationOut,
@@ -40,8 +44,11 @@ from loa.domains.integrations.service import AppContext
 from loa.domains.people.models import User
 from loa.domains.reports import service as reports
 from loa.domains.reports.models import Report
+from loa.domains.stats import service as stats
+from loa.domains.stats.schemas import Figures
 from loa.kit.effects import commit
 from loa.kit.errors import NotFound
+from loa.kit.files import MAX_FILE_BYTES
 from loa.kit.images import MAX_UPLOAD_BYTES, TooLarge, clean_image
 from loa.kit.pagination import CursorParam, LimitParam, Page
 from loa.kit.storage import media_storage
@@ -54,6 +61,7 @@ Messages = Annotated[AppContext, Depends(require_app("messages"))]
 Followers = Annotated[AppContext, Depends(require_app("followers"))]
 Broadcasts = Annotated[AppContext, Depends(require_app("broadcasts"))]
 Reports = Annotated[AppContext, Depends(require_app("reports"))]
+Stats = Annotated[AppContext, Depends(require_app("stats"))]
 FOLLOWER_NOT_FOUND = "Người này không theo dõi tài khoản / This person does not follow the account"
 
 
@@ -119,22 +127,67 @@ def _message(view: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.post("/conversations/{conversation_id}/messages", status_code=201,
-             summary="Send a text message in a conversation (Idempotency-Key accepted)")
+             summary="Send a message in a conversation: text, or a photo or document with a caption "
+                     "(Idempotency-Key accepted)")
 async def send_message(request: Request, conversation_id: Id, body: SendMessage, context: Messages,
                        idem: Idem) -> Response:
     runtime = _runtime(request)
+    storage = media_storage(runtime.settings)
 
     async def handler() -> tuple[int, Any]:
         async with runtime.read_session() as session:
             conversation = await conversations.staff_conversation(session, context.bot, conversation_id)
+        if body.attachment_id is not None:
+            content = await uploads.content_of(runtime, storage, account_id=context.account_id,
+                                               token=body.attachment_id, caption=body.text)
+        else:
+            content = Content(kind="text", text=clean_text(body.text))
         stored = await conversations.send_as_staff(
-            runtime, actor=context.bot, conversation=conversation, content=Content(kind="text",
-                                                                                   text=clean_text(body.text)),
+            runtime, actor=context.bot, conversation=conversation, content=content, storage=storage,
             # The writer deduplicates on it too: a retry racing its first attempt stores one message.
             client_ref=f"app{context.app.id}:{idem.key}" if idem.key else None)
         return 201, _message(stored.view(staff=True))
 
     return await idem.run(handler)
+
+
+def attachment_out(upload: IntegrationUpload) -> AttachmentOut:
+    shown = upload.attachment
+    return AttachmentOut(attachment_id=upload.token, kind=upload.kind,  # type: ignore[arg-type]
+                         name=shown.get("name"), content_type=shown.get("content_type"), size=shown.get("size"),
+                         width=shown.get("width"), height=shown.get("height"), expires_at=upload.expires_at)
+
+
+@router.post("/media/attachments", response_model=AttachmentOut, status_code=201,
+             summary="Upload a photo or document to send in messages (photos re-encoded: EXIF and GPS removed)")
+async def upload_attachment(request: Request, file: Annotated[UploadFile, File()], context: Messages,
+                            idem: Idem) -> Response:
+    data = await file.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise TooLarge("Tệp quá lớn (tối đa 20 MB) / The file is too large (20 MB at most)")
+    runtime = _runtime(request)
+
+    async def handler() -> tuple[int, Any]:
+        upload = await uploads.save(runtime, media_storage(runtime.settings), context, data=data,
+                                    filename=file.filename or "")
+        return 201, attachment_out(upload).model_dump(mode="json")
+
+    return await idem.run(handler, fingerprint=hashlib.sha256(data).digest())
+
+
+@router.get("/messages/{message_id}/attachment", response_class=FileResponse, response_model=None,
+            summary="Download the photo or document of a message of the account")
+async def message_attachment(request: Request, message_id: Id, context: Messages) -> FileResponse:
+    async with _runtime(request).read_session() as session:
+        message = await conversations.message_for(session, context.bot, message_id)
+    attachment = message.attachment or {}
+    key = attachment.get("key") if message.kind in ("image", "file") else None
+    path = media_storage(_runtime(request).settings).path_of(key) if key else None
+    if path is None or not path.is_file():
+        raise NotFound("Tin nhắn không có tệp đính kèm / The message has no attachment", code="attachment_not_found")
+    return FileResponse(path, media_type=attachment.get("content_type") or "application/octet-stream",
+                        filename=attachment.get("name") or path.name, content_disposition_type="attachment",
+                        headers={"X-Content-Type-Options": "nosniff"})
 
 
 # --- followers -------------------------------------------------------------------------------------------------
@@ -271,3 +324,21 @@ async def upload_image(request: Request, file: Annotated[UploadFile, File()], co
                              content_type=image.content_type).model_dump()
 
     return await idem.run(handler, fingerprint=hashlib.sha256(data).digest())
+
+
+# --- statistics ------------------------------------------------------------------------------------------------
+
+
+@router.get("/stats", response_model=Figures, response_model_by_alias=True,
+            summary="The account's own figures over a period (as the public statistics compute them)")
+async def account_stats(
+    request: Request, context: Stats,
+    year: Annotated[int | None, Query(description="A whole calendar year (instead of from/to)")] = None,
+    start: Annotated[date | None, Query(alias="from", description="First day, included")] = None,
+    end: Annotated[date | None, Query(alias="to", description="Last day, included (default: today in Vietnam)")]
+    = None,
+) -> Figures:
+    period = stats.resolve(year=year, start=start, end=end)
+    async with _runtime(request).read_session() as session:
+        scope = await stats.resolve_scope(session, account=str(context.account_id))
+        return await stats.figures(session, scope, period)

@@ -78,10 +78,16 @@ class TokenResponse(BaseModel):
 # --- webhooks ----------------------------------------------------------------------------------------------
 
 
+WebhookFormat = Literal["loa", "zalo"]
+FORMAT_HELP = ("`loa`: Loa's payload signed per Standard Webhooks; `zalo`: Zalo OA's event shape signed with "
+               "`X-ZEvent-Signature` (follow, unfollow and message events only).")
+
+
 class EndpointCreate(Strict):
     url: str = Field(min_length=8, max_length=2000)
     events: list[EventType] = Field(min_length=1, max_length=len(EVENT_TYPES))
     description: str = Field(default="", max_length=200)
+    format: WebhookFormat = Field(default="loa", description=FORMAT_HELP)
 
 
 class EndpointUpdate(Strict):
@@ -89,11 +95,13 @@ class EndpointUpdate(Strict):
     events: list[EventType] | None = Field(default=None, min_length=1, max_length=len(EVENT_TYPES))
     description: str | None = Field(default=None, max_length=200)
     enabled: bool | None = None
+    format: WebhookFormat | None = Field(default=None, description=FORMAT_HELP)
 
 
 class EndpointOut(BaseModel):
     id: str
     url: str
+    format: str
     events: list[str]
     description: str
     enabled: bool
@@ -104,7 +112,8 @@ class EndpointOut(BaseModel):
 
 
 class EndpointCreated(EndpointOut):
-    secret: str = Field(description="The signing secret (Standard Webhooks, `whsec_…`). Shown once.")
+    secret: str = Field(description="The signing secret (`whsec_…`; for the `zalo` format, the whole string is "
+                                    "the OA secret key of the signature). Shown once.")
 
 
 class AttemptOut(BaseModel):
@@ -157,7 +166,22 @@ class ConversationOut(BaseModel):
 
 
 class SendMessage(Strict):
-    text: str = Field(min_length=1, max_length=2000)
+    text: str = Field(default="", max_length=2000,
+                      description="The message, or the caption (≤ 500 characters) of an attachment")
+    attachment_id: str | None = Field(default=None, min_length=1, max_length=48,
+                                      description="An upload from `POST /oa/media/attachments`: sends a photo or "
+                                                  "document")
+
+
+class AttachmentOut(BaseModel):
+    attachment_id: str
+    kind: Literal["image", "file"]
+    name: str | None
+    content_type: str | None
+    size: int | None
+    width: int | None = None
+    height: int | None = None
+    expires_at: datetime
 
 
 class FollowerOut(BaseModel):

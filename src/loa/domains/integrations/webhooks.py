@@ -1,5 +1,6 @@
 """Webhooks: per-account endpoints choosing events, an outbox of deliveries written in the transaction of the
-change they report, sent by whichever worker claims them, signed per Standard Webhooks.
+change they report, sent by whichever worker claims them, signed per Standard Webhooks — or, for an endpoint of
+the `zalo` format, translated to Zalo OA's event shape and signed Zalo's way at send time (`zalo_events`).
 
 How a change becomes a delivery without the domains knowing about webhooks:
 - a unit of work stages its live events with `kit.effects.publish_after_commit`; just before its commit, a
@@ -39,7 +40,8 @@ from standardwebhooks.webhooks import Webhook
 
 from loa.db.base import utcnow
 from loa.domains.accounts import service as accounts
-from loa.domains.integrations.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from loa.domains.integrations.models import WEBHOOK_FORMATS, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from loa.domains.integrations.zalo_events import ZALO_EVENT_TYPES, zalo_request
 from loa.domains.people.models import AuditEvent, User
 from loa.kit.effects import commit, publish_after_commit, runtime_of
 from loa.kit.errors import Conflict, Invalid, NotFound
@@ -77,7 +79,8 @@ ENDPOINT_NOT_FOUND = "Không tìm thấy điểm nhận webhook / Webhook endpoi
 def _check_url(url: str, *, production: bool) -> str:
     url = url.strip()
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2000:
+    if (parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2000
+            or any(ord(char) < 33 or ord(char) == 127 for char in url)):  # control characters never reach the db
         raise Invalid("Địa chỉ webhook phải là URL http(s) / A webhook URL must be an http(s) URL", code="invalid_url")
     if production and _internal(parts.hostname):
         # The server's own network is not a webhook receiver: staff must not reach it through Loa.
@@ -96,12 +99,21 @@ def _internal(host: str) -> bool:
     return not address.is_global
 
 
-def _check_events(events: Sequence[str]) -> list[str]:
-    unknown = sorted(set(events) - set(EVENT_TYPES))
+def _check_events(events: Sequence[str], payload_format: str = "loa") -> list[str]:
+    allowed = ZALO_EVENT_TYPES if payload_format == "zalo" else EVENT_TYPES
+    unknown = sorted(set(events) - set(allowed))
     if unknown or not events:
-        raise Invalid(f"Sự kiện không hợp lệ: {', '.join(unknown) or '—'} / Unknown or no events",
-                      code="invalid_events", details={"allowed": list(EVENT_TYPES)})
+        raise Invalid(f"Sự kiện không hợp lệ với định dạng {payload_format}: {', '.join(unknown) or '—'} / "
+                      f"Unknown or no events for the {payload_format} format",
+                      code="invalid_events", details={"allowed": list(allowed)})
     return sorted(set(events))
+
+
+def _check_format(payload_format: str) -> str:
+    if payload_format not in WEBHOOK_FORMATS:
+        raise Invalid("Định dạng phải là loa hoặc zalo / The format must be loa or zalo", code="invalid_format",
+                      details={"allowed": list(WEBHOOK_FORMATS)})
+    return payload_format
 
 
 def new_secret() -> str:
@@ -109,15 +121,17 @@ def new_secret() -> str:
 
 
 async def create_endpoint(session: AsyncSession, *, account_id: int, actor: User, url: str, events: Sequence[str],
-                          description: str = "") -> WebhookEndpoint:
+                          description: str = "", payload_format: str = "loa") -> WebhookEndpoint:
     await accounts.require_account_role(session, account_id, actor, accounts.MANAGERS)
     count = len((await session.scalars(select(WebhookEndpoint.id).where(WebhookEndpoint.account_id == account_id)))
                 .all())
     if count >= MAX_ENDPOINTS:
         raise Conflict(f"Tối đa {MAX_ENDPOINTS} điểm nhận / At most {MAX_ENDPOINTS} endpoints", code="too_many")
     checked = _check_url(url, production=runtime_of(session).settings.is_production)
-    endpoint = WebhookEndpoint(account_id=account_id, url=checked, secret=new_secret(),
-                               events=_check_events(events), description=clean_line(description)[:200],
+    payload_format = _check_format(payload_format)
+    endpoint = WebhookEndpoint(account_id=account_id, url=checked, secret=new_secret(), format=payload_format,
+                               events=_check_events(events, payload_format),
+                               description=clean_line(description)[:200],
                                enabled=True, consecutive_failures=0, created_by=actor.id)
     session.add(endpoint)
     await session.flush()
@@ -141,12 +155,15 @@ async def managed_endpoint(session: AsyncSession, *, account_id: int, endpoint_i
 
 async def update_endpoint(session: AsyncSession, *, account_id: int, endpoint_id: int, actor: User,
                           url: str | None = None, events: Sequence[str] | None = None,
-                          description: str | None = None, enabled: bool | None = None) -> WebhookEndpoint:
+                          description: str | None = None, enabled: bool | None = None,
+                          payload_format: str | None = None) -> WebhookEndpoint:
     endpoint = await managed_endpoint(session, account_id=account_id, endpoint_id=endpoint_id, actor=actor)
     if url is not None:
         endpoint.url = _check_url(url, production=runtime_of(session).settings.is_production)
-    if events is not None:
-        endpoint.events = _check_events(events)
+    new_format = _check_format(payload_format) if payload_format is not None else endpoint.format
+    # The events are checked against the format they will be sent in, whichever of the two changed.
+    endpoint.events = _check_events(endpoint.events if events is None else events, new_format)
+    endpoint.format = new_format
     if description is not None:
         endpoint.description = clean_line(description)[:200]
     if enabled is not None and enabled != endpoint.enabled:
@@ -429,20 +446,29 @@ async def _send_all(runtime: Runtime, ids: list[int], owner: str, now: datetime 
     await _finish(runtime, outcomes, owner, now or utcnow())
 
 
-async def _send(runtime: Runtime, delivery: WebhookDelivery, endpoint: WebhookEndpoint) -> _Outcome:
+def request_of(runtime: Runtime, delivery: WebhookDelivery, endpoint: WebhookEndpoint) -> tuple[str, dict[str, str]]:
+    """The body and headers of one attempt, in the endpoint's format."""
+    if endpoint.format == "zalo":
+        return zalo_request(delivery.payload, app_id=str(endpoint.id), secret=endpoint.secret,
+                            base_url=(runtime.settings.public_url or "").rstrip("/"))
     body = json.dumps(delivery.payload, ensure_ascii=False, separators=(",", ":"))
+    return body, signed_headers(endpoint.secret, delivery.event_id, body, utcnow())
+
+
+async def _send(runtime: Runtime, delivery: WebhookDelivery, endpoint: WebhookEndpoint) -> _Outcome:
     started = time.perf_counter()
     status_code: int | None = None
     error: str | None = None
     try:
-        response = await sender(runtime).client.post(
-            endpoint.url, content=body.encode(), headers=signed_headers(endpoint.secret, delivery.event_id, body,
-                                                                        utcnow()))
+        body, headers = request_of(runtime, delivery, endpoint)
+        response = await sender(runtime).client.post(endpoint.url, content=body.encode(), headers=headers)
         status_code = response.status_code
         if not 200 <= status_code < 300:
             error = f"HTTP {status_code}"
     except httpx.HTTPError as exc:
         error = f"{type(exc).__name__}: {exc}"[:300] or type(exc).__name__
+    except ValueError as exc:  # an event recorded before its endpoint switched to a format that lacks it
+        error = str(exc)[:300]
     return _Outcome(delivery, endpoint, status_code, error, int((time.perf_counter() - started) * 1000))
 
 

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import func, select
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 
 from loa.domains.accounts import service as accounts
 from loa.domains.conversations import service as conversations
@@ -26,18 +27,20 @@ from loa.domains.conversations.content import Content, clean_text
 from loa.domains.conversations.models import Conversation, Message
 from loa.domains.follows import service as follows
 from loa.domains.follows.models import Follow, FollowerTag
-from loa.domains.integrations import service
+from loa.domains.integrations import service, uploads
 from loa.domains.integrations.access import AuditedRoute
 from loa.domains.people.models import User
 from loa.kit.effects import commit
-from loa.kit.errors import AppError, Forbidden, TooMany, Unauthorized
+from loa.kit.errors import AppError, Forbidden, NotFound, TooMany, Unauthorized
+from loa.kit.files import MAX_FILE_BYTES
 from loa.kit.images import MAX_UPLOAD_BYTES, clean_image
-from loa.kit.storage import media_storage
+from loa.kit.storage import MediaStorage, media_storage
 
 router = APIRouter(route_class=AuditedRoute)
 
 # Zalo's error codes (reference/zalo-oa-api.md).
 RATE_LIMITED, INVALID_PARAM, NOT_REGISTERED, NOT_FOLLOWER, INVALID_TOKEN, BAD_TYPE = -32, -201, -212, -213, -216, -233
+OUT_OF_QUOTA, NOT_VERIFIED = -211, -221
 
 
 class ZaloError(Exception):
@@ -57,9 +60,11 @@ def refusal(code: int, message: str) -> JSONResponse:
 
 def _code_of(exc: AppError) -> int:
     if isinstance(exc, TooMany):
-        return RATE_LIMITED
+        return OUT_OF_QUOTA if exc.code == "quota_exceeded" else RATE_LIMITED
     if isinstance(exc, Unauthorized):
         return INVALID_TOKEN
+    if isinstance(exc, Forbidden) and exc.code == "account_not_verified":
+        return NOT_VERIFIED
     if isinstance(exc, Forbidden):
         return NOT_FOLLOWER if exc.code in ("cannot_start_conversation", "blocked") else NOT_REGISTERED
     return INVALID_PARAM
@@ -67,7 +72,8 @@ def _code_of(exc: AppError) -> int:
 
 def _status_of(code: int) -> int:
     """The HTTP status the native API would have answered, for the call log."""
-    return {INVALID_TOKEN: 401, NOT_REGISTERED: 403, NOT_FOLLOWER: 403, RATE_LIMITED: 429}.get(code, 422)
+    return {INVALID_TOKEN: 401, NOT_REGISTERED: 403, NOT_FOLLOWER: 403, NOT_VERIFIED: 403, RATE_LIMITED: 429,
+            OUT_OF_QUOTA: 429}.get(code, 422)
 
 
 async def _context(request: Request, scope: str | None) -> service.AppContext:
@@ -166,10 +172,8 @@ async def message_cs(request: Request, context: service.AppContext) -> dict[str,
     recipient, message = body.get("recipient"), body.get("message")
     if not isinstance(recipient, dict) or not isinstance(message, dict):
         raise ZaloError(INVALID_PARAM, "recipient and message are required")
-    if "attachment" in message or not isinstance(message.get("text"), str):
-        raise ZaloError(BAD_TYPE, "Only text messages are supported")
-    text = clean_text(message["text"])
     runtime = request.app.state.runtime
+    storage = media_storage(runtime.settings)
     async with runtime.read_session() as session:
         if recipient.get("message_id") is not None:  # a reply to a given inbound message
             replied = await session.get(Message, _int(recipient["message_id"], "message_id", low=1))
@@ -181,14 +185,59 @@ async def message_cs(request: Request, context: service.AppContext) -> dict[str,
             user_id = _int(recipient.get("user_id"), "user_id", low=1)
             conversation = await session.scalar(select(Conversation).where(
                 Conversation.account_id == context.account_id, Conversation.citizen_id == user_id))
-    content = Content(kind="text", text=text)
+    content = await _cs_content(runtime, storage, context, message)  # copies an upload: after the checks
     if conversation is not None:
         stored = await conversations.send_as_staff(runtime, actor=context.bot, conversation=conversation,
-                                                   content=content)
+                                                   content=content, storage=storage)
     else:
-        stored = await conversations.start_conversation(runtime, actor=context.bot, account_id=context.account_id,
-                                                        citizen_id=user_id, content=content)
+        try:
+            stored = await conversations.start_conversation(runtime, actor=context.bot,
+                                                            account_id=context.account_id, citizen_id=user_id,
+                                                            content=content)
+        except AppError:
+            for key in content.stored_keys:  # a refused message keeps no copy of its attachment
+                await storage.delete(key)
+            raise
     return {"message_id": str(stored.row["id"]), "user_id": str(user_id)}
+
+
+def _upload_token(attachment: Any) -> str:
+    """The upload a CS message's `attachment` names: an image (`template`/`media`, `attachment_id`) or a file
+    (`file`, `token`). Anything else is a type Loa does not send (-233); an image by `url` is refused, since
+    fetching an address the caller chose would let it reach the server's own network."""
+    if not isinstance(attachment, dict) or not isinstance(attachment.get("payload"), dict):
+        raise ZaloError(INVALID_PARAM, "attachment.payload is required")
+    payload = attachment["payload"]
+    if attachment.get("type") == "file":
+        token = payload.get("token")
+    elif attachment.get("type") == "template" and payload.get("template_type") == "media":
+        elements = payload.get("elements")
+        if not isinstance(elements, list) or len(elements) != 1 or not isinstance(elements[0], dict):
+            raise ZaloError(INVALID_PARAM, "attachment.payload.elements must hold one element")
+        if elements[0].get("media_type") != "image":
+            raise ZaloError(BAD_TYPE, "Only image media is supported")
+        token = elements[0].get("attachment_id")
+        if token is None and "url" in elements[0]:
+            raise ZaloError(INVALID_PARAM, "Upload the image with v2.0/oa/upload/image and send its attachment_id")
+    else:
+        raise ZaloError(BAD_TYPE, "Only text, image and file messages are supported")
+    if not isinstance(token, str) or not 1 <= len(token) <= 48:
+        raise ZaloError(INVALID_PARAM, "attachment_id or token is invalid")
+    return token
+
+
+async def _cs_content(runtime: Any, storage: MediaStorage, context: service.AppContext,
+                      message: dict[str, Any]) -> Content:
+    text = message.get("text", "")
+    if not isinstance(text, str):
+        raise ZaloError(INVALID_PARAM, "message.text must be a string")
+    if "attachment" not in message:
+        return Content(kind="text", text=clean_text(text))
+    token = _upload_token(message["attachment"])
+    try:
+        return await uploads.content_of(runtime, storage, account_id=context.account_id, token=token, caption=text)
+    except NotFound:
+        raise ZaloError(INVALID_PARAM, "attachment_id or token is invalid or has expired") from None
 
 
 def _chat_item(message: Message, account_id: int, citizen: tuple[int, str], account_name: str) -> dict[str, Any]:
@@ -336,22 +385,57 @@ async def rmtag(request: Request, context: service.AppContext) -> None:
 # --- uploads -------------------------------------------------------------------------------------------------
 
 
-@zalo_route("POST", "/v2.0/oa/upload/image", "broadcasts")
-async def upload_image(request: Request, context: service.AppContext) -> dict[str, Any]:
-    form = await request.form(max_part_size=MAX_UPLOAD_BYTES + 1)
+async def _uploaded(request: Request, limit: int) -> tuple[bytes, str]:
+    try:
+        form = await request.form(max_part_size=limit + 1)
+    except HTTPException:  # a malformed multipart body (Starlette answers it with a 400)
+        raise ZaloError(INVALID_PARAM, "The body must be multipart/form-data with a file field") from None
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
         raise ZaloError(INVALID_PARAM, "The file field is required")
-    data = await upload.read(MAX_UPLOAD_BYTES + 1)
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise ZaloError(INVALID_PARAM, "The image is too large")
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise ZaloError(INVALID_PARAM, "The file is too large")
+    return data, upload.filename or ""
+
+
+def _require_any(context: service.AppContext, *scopes: str) -> None:
+    if not context.scopes.intersection(scopes):
+        raise ZaloError(NOT_REGISTERED, f"The access token lacks the '{scopes[0]}' permission")
+
+
+@zalo_route("POST", "/v2.0/oa/upload/image", None)
+async def upload_image(request: Request, context: service.AppContext) -> dict[str, Any]:
+    """`attachment_id` for a CS image message; `url`, a public copy, for an article's cover or body."""
+    _require_any(context, "messages", "broadcasts")
+    data, filename = await _uploaded(request, MAX_UPLOAD_BYTES)
+    runtime = request.app.state.runtime
+    media = media_storage(runtime.settings)
     try:
         image = clean_image(data)
+        upload = await uploads.save(runtime, media, context, data=data, filename=filename or "image.jpg",
+                                    kind="image")
     except AppError as exc:
         raise ZaloError(INVALID_PARAM, exc.message) from None
     key = f"accounts/{context.account_id}/{uuid.uuid4().hex}.{image.extension}"
-    media = media_storage(request.app.state.runtime.settings)
     await media.save(key, image.data)
-    return {"attachment_id": key, "url": media.url_of(key)}
+    return {"attachment_id": upload.token, "url": media.url_of(key)}
 
 
+@zalo_route("POST", "/v2.0/oa/upload/file", "messages")
+async def upload_file(request: Request, context: service.AppContext) -> dict[str, Any]:
+    """A document (PDF, Office…, as conversations accept) for a CS file message: its `token`."""
+    data, filename = await _uploaded(request, MAX_FILE_BYTES)
+    runtime = request.app.state.runtime
+    try:
+        upload = await uploads.save(runtime, media_storage(runtime.settings), context, data=data,
+                                    filename=filename, kind="file")
+    except AppError as exc:
+        raise ZaloError(INVALID_PARAM, exc.message) from None
+    return {"token": upload.token}
+
+
+
+
+# Articles and their broadcast register their routes on this router (a module of their own, imported last).
+from loa.domains.integrations import zalo_articles  # noqa: E402, F401
