@@ -52,18 +52,23 @@ def page_routers() -> list[APIRouter]:
     from loa.domains.follows.console_pages import router as follows_console
     from loa.domains.follows.pages import router as follows_pages
     from loa.domains.geo.pages import router as geo_pages
+    from loa.domains.integrations.console_pages import router as integrations_console
     from loa.domains.media.api import files as media_files
     from loa.domains.people.pages import router as people
     from loa.domains.reports.admin_pages import router as reports_admin
     from loa.domains.reports.console_pages import router as reports_console
     from loa.domains.reports.pages import router as reports_pages
+    from loa.domains.stats.console_pages import router as stats_console
+    from loa.domains.stats.pages import router as stats_pages
     from loa.web.console import router as console
     from loa.web.pages import router as web
 
     return [web, people, console, media_files,
             accounts_pages, broadcasts_pages, conversations_pages, follows_pages, geo_pages, reports_pages,
             accounts_admin, agencies_admin, reports_admin,
-            accounts_console, broadcasts_console, conversations_console, follows_console, reports_console]
+            accounts_console, broadcasts_console, conversations_console, follows_console, reports_console,
+            integrations_console,
+            stats_pages, stats_console]
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:

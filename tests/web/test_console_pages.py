@@ -3,6 +3,7 @@ refuses everyone else; forms keep what was typed and say what is wrong next to t
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from httpx import AsyncClient
@@ -98,3 +99,56 @@ async def test_the_profile_keeps_what_was_typed_and_the_application_carries_its_
     document = await owner.get(f"{base}/verification/documents/0")
     assert document.status_code == 200 and document.content == pdf
     assert document.headers["content-type"] == "application/pdf"
+
+
+async def test_canned_replies_and_keyword_answers_are_edited_keeping_what_was_typed(runtime: Runtime,
+                                                                                   client_as: Any) -> None:
+    account = await make_account(runtime, name="UBND Phường Thử", kind="commune_committee", province=HANOI,
+                                 commune=BA_DINH)
+    other = await make_account(runtime, name="Sở Y tế Thử", province=HANOI)
+    owner = await _staff(runtime, client_as, "owner@example.vn", account, "owner")
+    agent = await _staff(runtime, client_as, "agent@example.vn", account, "agent")
+    stranger = await _staff(runtime, client_as, "stranger@example.vn", other, "owner")
+    base = f"/console/{account.id}"
+
+    assert (await owner.post(f"{base}/inbox-replies", data={"title": "Giờ làm việc",
+                                                            "text": "Sáng 7:30–11:30."})).status_code == 303
+    reply_id = int(re.findall(r"/inbox-replies/(\d+)/edit", (await owner.get(f"{base}/inbox-replies")).text)[0])
+    edit = await agent.get(f"{base}/inbox-replies/{reply_id}/edit")  # agents answer the inbox: theirs to edit
+    assert edit.status_code == 200 and 'value="Giờ làm việc"' in edit.text and "Sáng 7:30–11:30." in edit.text
+    refused = await agent.post(f"{base}/inbox-replies/{reply_id}/edit",
+                               data={"title": " ", "text": "Sáng 7:30–11:30, chiều 13:30–17:00."})
+    assert refused.status_code == 422
+    assert "Hãy đặt một tiêu đề ngắn cho câu trả lời." in refused.text
+    assert "Sáng 7:30–11:30, chiều 13:30–17:00." in refused.text  # the text typed, not the stored one
+    saved = await agent.post(f"{base}/inbox-replies/{reply_id}/edit",
+                             data={"title": "Giờ tiếp dân", "text": "Sáng 7:30–11:30, chiều 13:30–17:00."})
+    assert saved.status_code == 303
+    page = (await owner.get(saved.headers["location"])).text
+    assert "Giờ tiếp dân" in page and "chiều 13:30–17:00" in page and "Giờ làm việc" not in page
+    assert (await stranger.get(f"{base}/inbox-replies/{reply_id}/edit")).status_code == 403
+    assert (await stranger.get(f"/console/{other.id}/inbox-replies/{reply_id}/edit")).status_code == 404
+    assert (await stranger.post(f"/console/{other.id}/inbox-replies/{reply_id}/edit",
+                                data={"title": "Của tôi", "text": "Của tôi"})).status_code == 404
+
+    assert (await owner.post(f"{base}/automation/rules", data={
+        "keywords": "tạm trú", "reply": "Mang CCCD đến phường.", "match": "contains",
+        "priority": "100"})).status_code == 303
+    rule_id = int(re.findall(r"/automation/rules/(\d+)/edit", (await owner.get(f"{base}/automation")).text)[0])
+    form = await owner.get(f"{base}/automation/rules/{rule_id}/edit")
+    assert form.status_code == 200 and 'value="tạm trú"' in form.text
+    assert 'name="enabled" value="1" checked' in form.text
+    bad = await owner.post(f"{base}/automation/rules/{rule_id}/edit", data={
+        "keywords": "tạm trú, tạm vắng", "reply": "Mang CCCD và sổ hộ khẩu.", "match": "exact", "priority": "sớm"})
+    assert bad.status_code == 422 and "Hãy nhập một số từ 1 đến 1000." in bad.text
+    assert 'value="tạm trú, tạm vắng"' in bad.text and "Mang CCCD và sổ hộ khẩu." in bad.text
+    assert 'value="exact" selected' in bad.text and 'value="sớm"' in bad.text
+    saved = await owner.post(f"{base}/automation/rules/{rule_id}/edit", data={
+        "keywords": "tạm trú, tạm vắng", "reply": "Mang CCCD và sổ hộ khẩu.", "match": "exact", "priority": "5"})
+    assert saved.status_code == 303
+    page = (await owner.get(saved.headers["location"])).text
+    assert "tạm vắng" in page and "Mang CCCD và sổ hộ khẩu." in page and "đang tắt" in page  # left unticked
+    assert "Mang CCCD đến phường." not in page
+    assert (await agent.get(f"{base}/automation/rules/{rule_id}/edit")).status_code == 403  # managers only
+    assert (await stranger.post(f"/console/{other.id}/automation/rules/{rule_id}/edit", data={
+        "keywords": "x", "reply": "x", "priority": "1"})).status_code == 404

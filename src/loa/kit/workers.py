@@ -38,18 +38,21 @@ class Sweep:
     name: str
     fn: SweepFn
     every_seconds: float | None = None  # None: settings.sweep_interval_seconds
+    first_after_seconds: float | None = None  # None: the shorter of the interval and the default one
 
 
 SWEEPS: dict[str, Sweep] = {}
 
 
-def sweep(name: str, every_seconds: float | None = None) -> Callable[[SweepFn], SweepFn]:
-    """Register `async fn(runtime)` to run every `every_seconds` (default: LOA_SWEEP_INTERVAL_SECONDS)."""
+def sweep(name: str, every_seconds: float | None = None, *,
+          first_after_seconds: float | None = None) -> Callable[[SweepFn], SweepFn]:
+    """Register `async fn(runtime)` to run every `every_seconds` (default: LOA_SWEEP_INTERVAL_SECONDS), the first
+    time `first_after_seconds` after the scheduler starts."""
 
     def register(fn: SweepFn) -> SweepFn:
         if name in SWEEPS and SWEEPS[name].fn is not fn:
             raise ValueError(f"sweep {name!r} registered twice")
-        SWEEPS[name] = Sweep(name, fn, every_seconds)
+        SWEEPS[name] = Sweep(name, fn, every_seconds, first_after_seconds)
         return fn
 
     return register
@@ -227,7 +230,8 @@ class Scheduler:
         default = self._runtime.settings.sweep_interval_seconds
         every = item.every_seconds or default
         # The first run comes soon after start, so a long interval is not postponed by restarts.
-        due = time.monotonic() + min(every, default)
+        first = item.first_after_seconds if item.first_after_seconds is not None else min(every, default)
+        due = time.monotonic() + first
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), max(0.0, due - time.monotonic()))

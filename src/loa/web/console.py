@@ -49,8 +49,10 @@ SECTIONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("broadcasts", N_("Broadcasts"), "/broadcasts", ALL_ROLES),
     ("reports", N_("Reports"), "/reports", ALL_ROLES),
     ("followers", N_("Followers"), "/followers", FOLLOWER_ROLES),
+    ("stats", N_("Statistics"), "/stats", ALL_ROLES),
     ("staff", N_("Staff and roles"), "/staff", ALL_ROLES),
     ("automation", N_("Automatic answers"), "/automation", INBOX_ROLES),
+    ("integrations", N_("API keys and webhooks"), "/integrations", MANAGERS),
     ("profile", N_("Profile and verification"), "/profile", ALL_ROLES),
 )
 

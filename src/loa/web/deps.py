@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from loa.domains.people.models import LoginSession, User
 from loa.kit.auth import optional_principal
 from loa.kit.errors import Forbidden
 from loa.kit.i18n import language_of
+from loa.kit.sessions import read_session, write_session
 
 CITIZEN_LOGIN = "/login"
 STAFF_LOGIN = "/console/login"
@@ -157,3 +159,9 @@ async def page_operator(request: Request, found: Viewer = Depends(viewer)) -> Us
     if not found.is_operator:
         raise WrongRole(NOT_OPERATOR, STAFF_LOGIN, here(request))
     return user
+
+
+# The parameters console pages declare: `user: Staff, session: Read` (a page) or `session: Write` (a form).
+Staff = Annotated[User, Depends(page_staff)]
+Read = Annotated[AsyncSession, Depends(read_session)]
+Write = Annotated[AsyncSession, Depends(write_session)]

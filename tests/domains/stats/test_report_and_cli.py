@@ -3,6 +3,8 @@ and rebuilds the rollups, the sweep that keeps them, and the overview after a sy
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import date
 from pathlib import Path
 
@@ -12,7 +14,7 @@ from sqlalchemy import func, select
 from tests.domains.stats.helpers import seed_known
 
 from loa.domains.follows.models import Follow
-from loa.domains.stats import cli, service
+from loa.domains.stats import cli, service, tasks
 from loa.domains.stats.models import StatsState
 from loa.kit.workers import SWEEPS
 from loa.runtime import Runtime
@@ -62,6 +64,25 @@ async def test_rebuild_and_roll_from_the_command_line(quiet: Runtime, capsys: py
 
 def test_the_sweep_is_registered() -> None:
     assert SWEEPS["stats.rollup"].every_seconds == 300
+    assert SWEEPS["stats.rollup"].first_after_seconds == tasks.FIRST_ROLL_AFTER_SECONDS == 1
+
+
+async def test_the_first_roll_comes_right_after_start(runtime: Runtime, client: AsyncClient) -> None:
+    """A fresh start shows real figures within seconds, well before the sweeps' default interval (10 s)."""
+    await runtime.scheduler.close()  # the test's own runtime: its lease and clock stay out of the way
+    await seed_known(runtime)
+    assert (await client.get("/api/v1/stats/overview")).json()["as_of"] is None
+    started = Runtime(runtime.settings)
+    await started.start()
+    try:
+        begun = time.monotonic()
+        while (await client.get("/api/v1/stats/overview")).json()["as_of"] is None:
+            assert time.monotonic() - begun < 8, "no roll soon after start"
+            await asyncio.sleep(0.2)
+        found = (await client.get("/api/v1/stats/figures", params={"year": 2025})).json()
+        assert found["interactions"]["messages_in"] == 7 and found["handling"]["received"] == 3
+    finally:
+        await started.close()
 
 
 async def test_a_national_seed_shows_accounts_in_every_province(runtime: Runtime, client: AsyncClient) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, File, Form, Request, UploadFile
+from fastapi import File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,7 +20,6 @@ from loa.domains.reports import notices, stats
 from loa.kit.effects import commit
 from loa.kit.errors import AppError, Forbidden, NotFound
 from loa.kit.files import MAX_FILE_BYTES
-from loa.kit.sessions import read_session, write_session
 from loa.kit.storage import media_storage
 from loa.web.console import (
     MANAGERS,
@@ -34,15 +33,12 @@ from loa.web.console import (
     open_desk,
     rolled_back,
 )
-from loa.web.deps import page_router, page_staff
+from loa.web.deps import Read, Staff, Write, page_router
 from loa.web.forms import Form as FormState
 from loa.web.render import pick, translate
 
 router = page_router()
 
-Staff = Annotated[User, Depends(page_staff)]
-Read = Annotated[AsyncSession, Depends(read_session)]
-Write = Annotated[AsyncSession, Depends(write_session)]
 Text = Annotated[str, Form()]
 MAX_DOCUMENTS = 3
 NOTICES_SHOWN = 20

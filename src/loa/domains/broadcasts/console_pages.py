@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import Depends, Form, Query, Request
+from fastapi import Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,17 +28,13 @@ from loa.kit.effects import commit
 from loa.kit.errors import AppError, NotFound
 from loa.kit.i18n import N_
 from loa.kit.richtext import render_markdown
-from loa.kit.sessions import read_session, write_session
 from loa.web.console import FOLLOWER_ROLES, AccountId, Desk, back_to, console_page, open_desk, rolled_back
-from loa.web.deps import page_router, page_staff
+from loa.web.deps import Read, Staff, Write, page_router
 from loa.web.forms import Form as FormState
 from loa.web.render import pick, render, translate
 
 router = page_router()
 
-Staff = Annotated[User, Depends(page_staff)]
-Read = Annotated[AsyncSession, Depends(read_session)]
-Write = Annotated[AsyncSession, Depends(write_session)]
 Text = Annotated[str, Form()]
 Codes = Annotated[list[str], Form()]
 VN = ZoneInfo("Asia/Ho_Chi_Minh")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, File, Form, Query, Request, UploadFile
+from fastapi import File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,13 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from loa.domains.accounts import service as accounts
 from loa.domains.conversations import automation, service
 from loa.domains.conversations.content import text_content, upload_content
-from loa.domains.conversations.models import Conversation
+from loa.domains.conversations.models import CannedReply, Conversation, KeywordRuleRow
 from loa.domains.people.models import User
 from loa.kit.effects import commit
 from loa.kit.errors import AppError, NotFound
 from loa.kit.files import MAX_FILE_BYTES
 from loa.kit.i18n import N_
-from loa.kit.sessions import read_session, write_session
 from loa.kit.storage import media_storage
 from loa.web.console import (
     INBOX_ROLES,
@@ -38,15 +37,12 @@ from loa.web.console import (
     open_desk,
     rolled_back,
 )
-from loa.web.deps import page_router, page_staff
+from loa.web.deps import Read, Staff, Write, page_router
 from loa.web.forms import Form as FormState
 from loa.web.render import pick, render, translate
 
 router = page_router()
 
-Staff = Annotated[User, Depends(page_staff)]
-Read = Annotated[AsyncSession, Depends(read_session)]
-Write = Annotated[AsyncSession, Depends(write_session)]
 Text = Annotated[str, Form()]
 STATES = {"open": N_("Open"), "waiting": N_("Waiting for the citizen"), "closed": N_("Closed")}
 VIEWS = {"all": N_("All"), "mine": N_("Assigned to me"), "unassigned": N_("Unassigned")}
@@ -277,10 +273,24 @@ async def add_note(request: Request, account_id: AccountId, conversation_id: Acc
 
 
 async def _canned_page(request: Request, session: AsyncSession, user: User, desk: Desk,
-                       form: FormState | None = None, status_code: int = 200) -> HTMLResponse:
+                       form: FormState | None = None, status_code: int = 200, *,
+                       editing: CannedReply | None = None) -> HTMLResponse:
+    """The list with the form to add one, or (`editing`) the form to change one."""
     return console_page(request, "console/canned.html", desk, {
         "replies": await service.list_canned(session, actor=user, account_id=desk.account.id),
-        "form": form or FormState()}, status_code=status_code)
+        "form": form or FormState(), "editing": editing}, status_code=status_code)
+
+
+async def _canned_of(session: AsyncSession, user: User, desk: Desk, reply_id: int) -> CannedReply:
+    """One of this account's canned replies (another account's, under this address, is not found)."""
+    for reply in await service.list_canned(session, actor=user, account_id=desk.account.id):
+        if reply.id == reply_id:
+            return reply
+    raise NotFound("Không tìm thấy câu trả lời mẫu / Canned reply not found", code="canned_reply_not_found")
+
+
+def _canned_field(exc: AppError) -> str:
+    return "title" if exc.code in ("invalid_title", "too_many_canned_replies") else "text"
 
 
 @router.get("/console/{account_id}/inbox-replies", response_class=HTMLResponse)
@@ -298,11 +308,42 @@ async def add_canned(request: Request, account_id: AccountId, user: Staff, sessi
         await service.create_canned(session, actor=user, account_id=account_id, title=title, text=text)
     except AppError as exc:
         desk = await rolled_back(session, user, desk)
-        form.fail("title" if exc.code in ("invalid_title", "too_many_canned_replies") else "text",
-                  pick(request, exc.message))
+        form.fail(_canned_field(exc), pick(request, exc.message))
         return await _canned_page(request, session, user, desk, form, exc.status_code)
     await commit(session)
     return back_to(f"/console/{account_id}/inbox-replies", "added")
+
+
+@router.get("/console/{account_id}/inbox-replies/{reply_id}/edit", response_class=HTMLResponse)
+async def edit_canned_page(request: Request, account_id: AccountId, reply_id: AccountId, user: Staff,
+                           session: Read) -> HTMLResponse:
+    desk = await open_desk(session, user, account_id, INBOX_ROLES)
+    reply = await _canned_of(session, user, desk, reply_id)
+    return await _canned_page(request, session, user, desk, FormState.of(title=reply.title, text=reply.text),
+                              editing=reply)
+
+
+@router.post("/console/{account_id}/inbox-replies/{reply_id}/edit", response_class=HTMLResponse)
+async def edit_canned(request: Request, account_id: AccountId, reply_id: AccountId, user: Staff, session: Write,
+                      title: Text = "", text: Text = "") -> Response:
+    desk = await open_desk(session, user, account_id, INBOX_ROLES)
+    await _canned_of(session, user, desk, reply_id)
+    form = FormState.of(title=title, text=text)
+    if not title.strip():
+        form.fail("title", translate(request, "Give the reply a short title."))
+    if not text.strip():
+        form.fail("text", translate(request, "Write the text of the reply."))
+    if form.ok:
+        try:
+            await service.update_canned(session, actor=user, reply_id=reply_id, title=title, text=text)
+        except AppError as exc:
+            form.fail(_canned_field(exc), pick(request, exc.message))
+    if not form.ok:
+        desk = await rolled_back(session, user, desk)
+        reply = await _canned_of(session, user, desk, reply_id)
+        return await _canned_page(request, session, user, desk, form, 422, editing=reply)
+    await commit(session)
+    return back_to(f"/console/{account_id}/inbox-replies", "saved")
 
 
 @router.post("/console/{account_id}/inbox-replies/{reply_id}/delete")
@@ -336,7 +377,7 @@ def _settings_form(settings: automation.AutomationSettings) -> FormState:
 
 async def _automation_page(request: Request, session: AsyncSession, user: User, desk: Desk, *,
                            form: FormState | None = None, rule_form: FormState | None = None,
-                           status_code: int = 200) -> HTMLResponse:
+                           editing: KeywordRuleRow | None = None, status_code: int = 200) -> HTMLResponse:
     settings = await service.get_automation(session, actor=user, account_id=desk.account.id)
     return console_page(request, "console/automation.html", desk, {
         "form": form or _settings_form(settings),
@@ -344,7 +385,7 @@ async def _automation_page(request: Request, session: AsyncSession, user: User, 
         "rules": await service.list_rules(session, actor=user, account_id=desk.account.id),
         "weekdays": [(day, translate(request, WEEKDAY_LABELS[day])) for day in automation.WEEKDAYS],
         "ranges": range(RANGES_SHOWN), "matches": {key: translate(request, label) for key, label in MATCHES.items()},
-        "editable": desk.manager,
+        "editable": desk.manager, "editing": editing,
     }, status_code=status_code)
 
 
@@ -404,27 +445,37 @@ async def save_automation(request: Request, account_id: AccountId, user: Staff, 
     return back_to(f"/console/{account_id}/automation", "saved")
 
 
+def _rule_in(request: Request, form: FormState) -> automation.KeywordRuleIn | None:
+    """The keyword answer the form describes, or None with the problems recorded next to their fields."""
+    words = [word.strip() for word in form.value("keywords").split(",") if word.strip()]
+    if not words:
+        form.fail("keywords", translate(request, "Give at least one keyword; separate several with commas."))
+    if not form.value("reply").strip():
+        form.fail("reply", translate(request, "Write the answer to send."))
+    if not form.value("priority").strip().isdigit():
+        form.fail("priority", translate(request, "Give a number from 1 to 1000."))
+    if not form.ok:
+        return None
+    try:
+        return automation.KeywordRuleIn(keywords=words, reply=form.value("reply"),
+                                        match="exact" if form.value("match") == "exact" else "contains",
+                                        priority=int(form.value("priority")), enabled=form.value("enabled") != "")
+    except ValidationError as exc:
+        field = str(exc.errors()[0].get("loc", ("keywords",))[0])
+        form.fail(field if field in ("keywords", "reply", "priority") else "keywords",
+                  _validation_message(request, exc))
+        return None
+
+
 @router.post("/console/{account_id}/automation/rules", response_class=HTMLResponse)
 async def add_rule(request: Request, account_id: AccountId, user: Staff, session: Write, keywords: Text = "",
                    reply: Text = "", match: Text = "contains", priority: Text = "100") -> Response:
     desk = await open_desk(session, user, account_id, MANAGERS)
-    form = FormState.of(keywords=keywords, reply=reply, match=match, priority=priority)
-    words = [word.strip() for word in keywords.split(",") if word.strip()]
-    if not words:
-        form.fail("keywords", translate(request, "Give at least one keyword; separate several with commas."))
-    if not reply.strip():
-        form.fail("reply", translate(request, "Write the answer to send."))
-    if not priority.strip().isdigit():
-        form.fail("priority", translate(request, "Give a number from 1 to 1000."))
-    if form.ok:
+    form = FormState.of(keywords=keywords, reply=reply, match=match, priority=priority, enabled="1")
+    rule = _rule_in(request, form)
+    if rule is not None:
         try:
-            rule = automation.KeywordRuleIn(keywords=words, reply=reply, match="exact" if match == "exact" else
-                                            "contains", priority=int(priority))
             await service.create_rule(session, actor=user, account_id=account_id, rule=rule)
-        except ValidationError as exc:
-            field = str(exc.errors()[0].get("loc", ("keywords",))[0])
-            form.fail(field if field in ("keywords", "reply", "priority") else "keywords",
-                      _validation_message(request, exc))
         except AppError as exc:
             form.fail("keywords", pick(request, exc.message))
     if not form.ok:
@@ -432,6 +483,46 @@ async def add_rule(request: Request, account_id: AccountId, user: Staff, session
         return await _automation_page(request, session, user, desk, rule_form=form, status_code=422)
     await commit(session)
     return back_to(f"/console/{account_id}/automation", "added")
+
+
+async def _rule_of(session: AsyncSession, user: User, desk: Desk, rule_id: int) -> KeywordRuleRow:
+    """One of this account's keyword answers (another account's, under this address, is not found)."""
+    for rule in await service.list_rules(session, actor=user, account_id=desk.account.id):
+        if rule.id == rule_id:
+            return rule
+    raise NotFound("Không tìm thấy quy tắc / Rule not found", code="rule_not_found")
+
+
+@router.get("/console/{account_id}/automation/rules/{rule_id}/edit", response_class=HTMLResponse)
+async def edit_rule_page(request: Request, account_id: AccountId, rule_id: AccountId, user: Staff,
+                         session: Read) -> HTMLResponse:
+    desk = await open_desk(session, user, account_id, MANAGERS)
+    rule = await _rule_of(session, user, desk, rule_id)
+    form = FormState.of(keywords=", ".join(rule.keywords), reply=rule.reply, match=rule.match,
+                        priority=str(rule.priority), enabled="1" if rule.enabled else "")
+    return await _automation_page(request, session, user, desk, rule_form=form, editing=rule)
+
+
+@router.post("/console/{account_id}/automation/rules/{rule_id}/edit", response_class=HTMLResponse)
+async def edit_rule(request: Request, account_id: AccountId, rule_id: AccountId, user: Staff, session: Write,
+                    keywords: Text = "", reply: Text = "", match: Text = "contains", priority: Text = "",
+                    enabled: Text = "") -> Response:
+    desk = await open_desk(session, user, account_id, MANAGERS)
+    await _rule_of(session, user, desk, rule_id)
+    form = FormState.of(keywords=keywords, reply=reply, match=match, priority=priority, enabled=enabled)
+    rule = _rule_in(request, form)
+    if rule is not None:
+        try:
+            await service.replace_rule(session, actor=user, rule_id=rule_id, rule=rule)
+        except AppError as exc:
+            form.fail("keywords", pick(request, exc.message))
+    if not form.ok:
+        desk = await rolled_back(session, user, desk)
+        editing = await _rule_of(session, user, desk, rule_id)
+        return await _automation_page(request, session, user, desk, rule_form=form, editing=editing,
+                                      status_code=422)
+    await commit(session)
+    return back_to(f"/console/{account_id}/automation", "saved")
 
 
 @router.post("/console/{account_id}/automation/rules/{rule_id}/delete")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Form, Query, Request
+from fastapi import Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,17 +14,13 @@ from loa.domains.geo import service as geo
 from loa.domains.people.models import User
 from loa.kit.effects import commit
 from loa.kit.errors import AppError
-from loa.kit.sessions import read_session, write_session
 from loa.web.console import FOLLOWER_ROLES, AccountId, Desk, back_to, console_page, open_desk, rolled_back
-from loa.web.deps import page_router, page_staff, safe_next
+from loa.web.deps import Read, Staff, Write, page_router, safe_next
 from loa.web.forms import Form as FormState
 from loa.web.render import pick
 
 router = page_router()
 
-Staff = Annotated[User, Depends(page_staff)]
-Read = Annotated[AsyncSession, Depends(read_session)]
-Write = Annotated[AsyncSession, Depends(write_session)]
 Text = Annotated[str, Form()]
 BLOCKERS = ("owner", "admin", "agent")  # as the follows service
 PAGE = 50

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,16 +25,13 @@ from loa.domains.reports.public import STATUS_LABELS
 from loa.domains.reports.workflow import ACTIONS, HANDLERS, MANAGERS, allowed_actions
 from loa.kit.errors import AppError, NotFound
 from loa.kit.i18n import N_
-from loa.kit.sessions import read_session
 from loa.web.console import AccountId, Desk, back_to, console_page, open_desk
-from loa.web.deps import page_router, page_staff
+from loa.web.deps import Read, Staff, page_router
 from loa.web.forms import Form as FormState
 from loa.web.render import pick, translate
 
 router = page_router()
 
-Staff = Annotated[User, Depends(page_staff)]
-Read = Annotated[AsyncSession, Depends(read_session)]
 PAGE = 30
 # What each step's button says (the timeline keeps the workflow's own words for what happened).
 STEP_BUTTONS = {"accept": N_("Accept"), "reject": N_("Reject"), "merge": N_("Merge as a duplicate"),

@@ -17,7 +17,12 @@ log = structlog.get_logger(__name__)
 ROLL_EVERY_SECONDS = 300  # the dashboard's figures are at most this old (its `as_of` says how old)
 
 
-@sweep("stats.rollup", every_seconds=ROLL_EVERY_SECONDS)
+# The first roll right after start: a fresh `./loa run` (or a restart after the rollups fell behind) shows real
+# figures at once, not zeros and no `as_of` until the first interval has passed.
+FIRST_ROLL_AFTER_SECONDS = 1.0
+
+
+@sweep("stats.rollup", every_seconds=ROLL_EVERY_SECONDS, first_after_seconds=FIRST_ROLL_AFTER_SECONDS)
 async def rollup(runtime: Runtime) -> None:
     result = await service.roll(runtime)
     if result.rebuilt:
