@@ -47,6 +47,9 @@ class Runtime:
         self._read_sessions: async_sessionmaker[AsyncSession] = create_sessionmaker(
             read_only(self.engine), info={"runtime": self}
         )
+        # SQLite has one writer at a time; writers of this process that would otherwise meet in SQLite's busy
+        # handler (it sleeps up to 100 ms between tries) queue here instead, in order (`writing`).
+        self._write_turn = asyncio.Lock() if self.is_sqlite else None
         self._redis = build_redis(settings)
         self.bus: EventBus = build_event_bus(settings, self._redis, self.names)
         self.live = LiveHub(self.bus, runtime=self)  # this process's SSE clients
@@ -69,6 +72,16 @@ class Runtime:
         """A session for a unit of work that writes; commit it with `loa.kit.effects.commit`."""
         async with self._sessions() as session:
             yield session
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[None]:
+        """Around a short write transaction that awaits no other writer inside (a group-commit batch, an
+        idempotency key): on SQLite, this process's such transactions take turns here; elsewhere nothing."""
+        if self._write_turn is None:
+            yield
+            return
+        async with self._write_turn:
+            yield
 
     @asynccontextmanager
     async def read_session(self) -> AsyncIterator[AsyncSession]:

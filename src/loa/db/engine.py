@@ -27,7 +27,9 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, pool_size=POOL, max_overflow=0)
         _configure_sqlite(engine)
         return engine
-    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    # Kept connections for a busy process's concurrent requests: an overflow connection is closed when it is
+    # given back, and opening one (TCP, authentication) per request under load cost more than the request.
+    return create_async_engine(url, echo=echo, pool_size=20, max_overflow=10, pool_pre_ping=True)
 
 
 def create_sync_sqlite_engine(url: str, *, pool_size: int = 1, autocheckpoint: bool = True) -> Engine:

@@ -137,8 +137,9 @@ class GroupCommitWriter(Generic[Item, Result]):
     async def _commit(self, items: list[Item]) -> Batch[Result]:
         if self._sqlite is not None:
             sqlite = self._sqlite
-            return await asyncio.get_running_loop().run_in_executor(sqlite.thread, sqlite.commit, self._store_hooked,
-                                                                    items)
+            async with self.runtime.writing():
+                return await asyncio.get_running_loop().run_in_executor(sqlite.thread, sqlite.commit,
+                                                                        self._store_hooked, items)
         async with self.runtime.session() as session:
             result = await session.run_sync(self._store_hooked, items)
             await session.commit()

@@ -3,6 +3,7 @@ images, through the same rules as the console; retried POSTs are answered once; 
 
 from __future__ import annotations
 
+import asyncio
 import io
 from typing import Any
 
@@ -88,6 +89,17 @@ async def test_a_retried_post_with_the_same_idempotency_key_is_answered_once(run
     assert changed.status_code == 422 and changed.json()["error"]["code"] == "idempotency_key_reused"
     other_key = await client.post(url, json={"text": "Từ 8 giờ."}, headers=headers | {"Idempotency-Key": "reply-43"})
     assert other_key.status_code == 201
+
+    # The same request sent three times at once (a client's impatient retries): it is sent once.
+    racing = {"Idempotency-Key": "reply-race"}
+    answers = await asyncio.gather(*(client.post(url, json={"text": "Có, sáng thứ Bảy."}, headers=headers | racing)
+                                     for _ in range(3)))
+    assert sorted(answer.status_code for answer in answers)[0] == 201
+    assert {answer.status_code for answer in answers} <= {201, 409}
+    async with runtime.read_session() as session:
+        sent = await session.scalar(select(func.count()).select_from(Message).where(
+            Message.conversation_id == conversation_id, Message.text == "Có, sáng thứ Bảy."))
+    assert sent == 1
 
     # A refusal is replayed as well: the retry learns the same thing and changes nothing.
     missing = "/api/v1/oa/conversations/999999/messages"

@@ -13,7 +13,6 @@ import contextlib
 import hashlib
 import time
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 
 import structlog
@@ -22,12 +21,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy import delete, insert
 from starlette.exceptions import HTTPException
 
 from loa.db.base import utcnow
-from loa.db.raw import dialect_insert
 from loa.domains.integrations import service
+from loa.domains.integrations.idempotency_keys import IDEMPOTENCY_TTL, Claim, Settle, key_writer
 from loa.domains.integrations.models import AppCall, IdempotencyKey
 from loa.kit.errors import AppError, Conflict, Forbidden, Invalid, TooMany, Unauthorized
 
@@ -36,8 +35,6 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
-IDEMPOTENCY_TTL = timedelta(hours=24)
-ABANDONED_AFTER = timedelta(minutes=2)  # longer than any request may run
 INVALID_TOKEN = ("Mã truy cập không hợp lệ, đã hết hạn hoặc đã bị thu hồi / "  # noqa: S105 - a message
                  "Invalid, expired or revoked access token")
 MISSING_SCOPE = "Mã truy cập không có quyền “{scope}” / The access token lacks the “{scope}” scope"
@@ -141,7 +138,7 @@ class CallLog:
             if not rows:
                 return
             try:
-                async with self.runtime.session() as session:
+                async with self.runtime.writing(), self.runtime.session() as session:
                     await session.execute(insert(AppCall.__table__), rows)
                     await session.commit()
             except Exception:  # the calls themselves are answered already; a lost log line must not change that
@@ -201,46 +198,22 @@ class Idempotency:
         return JSONResponse(body, status)
 
     async def _claim(self, runtime: Runtime, app_id: int, request_hash: str) -> JSONResponse | None:
-        now = utcnow()
-        async with runtime.session() as session:
-            # A key older than 24 h is forgotten, and so is a first request that never finished (its process
-            # died): the same key starts afresh.
-            await session.execute(delete(IdempotencyKey).where(
-                IdempotencyKey.app_id == app_id, IdempotencyKey.key == self.key,
-                or_(IdempotencyKey.created_at < now - IDEMPOTENCY_TTL,
-                    and_(IdempotencyKey.status_code.is_(None), IdempotencyKey.created_at < now - ABANDONED_AFTER))))
-            inserted = (await session.execute(
-                dialect_insert(session)(IdempotencyKey)
-                .values(app_id=app_id, key=self.key, request_hash=request_hash, created_at=now)
-                .on_conflict_do_nothing())).rowcount == 1
-            await session.commit()
-            if inserted:
-                return None
-            row = await session.scalar(select(IdempotencyKey).where(IdempotencyKey.app_id == app_id,
-                                                                     IdempotencyKey.key == self.key))
-        if row is None:  # forgotten meanwhile by a failed first attempt: the caller may retry
+        held = await key_writer(runtime).submit(Claim(app_id, self.key or "", request_hash, utcnow()))
+        if held is None:
+            return None
+        if held.status_code is None:
             raise Conflict("Yêu cầu với khóa này đang được xử lý, hãy thử lại / A request with this key is being "
                            "processed, retry", code="idempotency_in_progress")
-        if row.status_code is None:
-            raise Conflict("Yêu cầu với khóa này đang được xử lý, hãy thử lại / A request with this key is being "
-                           "processed, retry", code="idempotency_in_progress")
-        if row.request_hash != request_hash:
+        if held.request_hash != request_hash:
             raise Invalid("Khóa Idempotency-Key đã được dùng cho một yêu cầu khác / This Idempotency-Key was used "
                           "with a different request", code="idempotency_key_reused")
-        return JSONResponse(row.response, row.status_code, headers={"Idempotent-Replayed": "true"})
+        return JSONResponse(held.response, held.status_code, headers={"Idempotent-Replayed": "true"})
 
     async def _store(self, runtime: Runtime, app_id: int, status: int, body: Any) -> None:
-        async with runtime.session() as session:
-            await session.execute(update(IdempotencyKey).where(
-                IdempotencyKey.app_id == app_id, IdempotencyKey.key == self.key)
-                .values(status_code=status, response=body))
-            await session.commit()
+        await key_writer(runtime).submit(Settle(app_id, self.key or "", status, body))
 
     async def _forget(self, runtime: Runtime, app_id: int) -> None:
-        async with runtime.session() as session:
-            await session.execute(delete(IdempotencyKey).where(IdempotencyKey.app_id == app_id,
-                                                               IdempotencyKey.key == self.key))
-            await session.commit()
+        await key_writer(runtime).submit(Settle(app_id, self.key or "", None))
 
 
 def _idempotency(request: Request, idempotency_key: Annotated[str | None, Header(
@@ -253,6 +226,6 @@ Idem = Annotated[Idempotency, Depends(_idempotency)]
 
 
 async def prune_keys(runtime: Runtime) -> None:
-    async with runtime.session() as session:
+    async with runtime.writing(), runtime.session() as session:
         await session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < utcnow() - IDEMPOTENCY_TTL))
         await session.commit()

@@ -1,0 +1,114 @@
+"""The idempotency keys' rows, written by one group-commit writer (`kit.groupcommit`).
+
+Every app POST with an `Idempotency-Key` claims its key before it runs and settles it (its answer, or nothing:
+forgotten) after. Two write transactions of their own per call would queue behind each other and behind the
+message writer (SQLite has one writer); claims and answers of calls arriving together share one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, bindparam, delete, or_, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from loa.db.raw import dialect_insert
+from loa.domains.integrations.models import IdempotencyKey
+from loa.kit.groupcommit import Batch, GroupCommitWriter
+
+if TYPE_CHECKING:
+    from loa.runtime import Runtime
+
+IDEMPOTENCY_TTL = timedelta(hours=24)
+ABANDONED_AFTER = timedelta(minutes=2)  # longer than any request may run
+
+
+@dataclass(frozen=True)
+class Claim:
+    app_id: int
+    key: str
+    request_hash: str
+    now: datetime
+
+
+@dataclass(frozen=True)
+class Settle:
+    """The first request's answer kept for its retries; `status` None: forgotten (a retry runs afresh)."""
+
+    app_id: int
+    key: str
+    status: int | None
+    body: Any = None
+
+
+@dataclass(frozen=True)
+class Held:
+    """A key claimed before: by which request, and its answer once it has one (`status_code` None: running)."""
+
+    request_hash: str
+    status_code: int | None
+    response: Any
+
+
+Item = Claim | Settle
+
+
+KEYS = IdempotencyKey.__table__
+_ROW = tuple_(KEYS.c.app_id, KEYS.c.key)
+
+
+def _settle_all(session: Session, settles: list[Settle]) -> None:
+    answered = [{"a": item.app_id, "k": item.key, "s": item.status, "r": item.body}
+                for item in settles if item.status is not None]
+    forgotten = [(item.app_id, item.key) for item in settles if item.status is None]
+    if answered:
+        session.execute(update(KEYS).where(KEYS.c.app_id == bindparam("a"), KEYS.c.key == bindparam("k"))
+                        .values(status_code=bindparam("s"), response=bindparam("r")), answered)
+    if forgotten:
+        session.execute(delete(KEYS).where(_ROW.in_(forgotten)))
+
+
+def _claim_all(session: Session, claims: list[Claim]) -> list[Held | None]:
+    """Each claim's outcome, in order: None when it took its key, else what holds the key."""
+    now = claims[0].now
+    wanted = list(dict.fromkeys((item.app_id, item.key) for item in claims))
+    # A key older than 24 h is forgotten, and so is a first request that never finished (its process died):
+    # the same key starts afresh.
+    session.execute(delete(KEYS).where(_ROW.in_(wanted), or_(
+        KEYS.c.created_at < now - IDEMPOTENCY_TTL,
+        and_(KEYS.c.status_code.is_(None), KEYS.c.created_at < now - ABANDONED_AFTER))))
+    first_of = {}
+    for item in claims:
+        first_of.setdefault((item.app_id, item.key), item)
+    taken = {tuple(row) for row in session.execute(
+        dialect_insert(session)(KEYS)
+        .values([{"app_id": item.app_id, "key": item.key, "request_hash": item.request_hash, "created_at": item.now}
+                 for item in first_of.values()])
+        .on_conflict_do_nothing().returning(KEYS.c.app_id, KEYS.c.key))}
+    others = [key for key in wanted if key not in taken]
+    held = {(row.app_id, row.key): Held(row.request_hash, row.status_code, row.response) for row in session.execute(
+        select(KEYS.c.app_id, KEYS.c.key, KEYS.c.request_hash, KEYS.c.status_code, KEYS.c.response)
+        .where(_ROW.in_(others)))} if others else {}
+    outcomes: list[Held | None] = []
+    for item in claims:
+        key = (item.app_id, item.key)
+        if key in taken and first_of[key] is item:
+            outcomes.append(None)
+        else:  # held before, or by an earlier claim of this batch (still running); gone meanwhile: as running
+            outcomes.append(held.get(key, Held(first_of[key].request_hash, None, None)))
+    return outcomes
+
+
+def store(session: Session, items: list[Item]) -> Batch[Held | None]:
+    """Answers first (a retry in the same batch then replays its answer), then claims, a statement or two each."""
+    _settle_all(session, [item for item in items if isinstance(item, Settle)])
+    claims = [item for item in items if isinstance(item, Claim)]
+    outcomes = iter(_claim_all(session, claims) if claims else [])
+    return Batch([next(outcomes) if isinstance(item, Claim) else None for item in items])
+
+
+def key_writer(runtime: Runtime) -> GroupCommitWriter[Item, Held | None]:
+    return runtime.part("integrations.idempotency_keys",
+                        lambda r: GroupCommitWriter(r, store, name="idempotency"))
