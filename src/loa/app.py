@@ -36,8 +36,9 @@ def api_routers() -> list[APIRouter]:
     from loa.domains.reports.api import router as reports
     from loa.domains.stats.api import router as stats
 
-    return [people, accounts, follows, broadcasts, conversations, reports, media, agencies, geo, live, push,
-            integrations, open_api, stats]
+    # The integrators' API first: FastAPI tries routes in order, and apps call many times a second.
+    return [open_api, people, accounts, follows, broadcasts, conversations, reports, media, agencies, geo, live,
+            push, integrations, stats]
 
 
 def page_routers() -> list[APIRouter]:
