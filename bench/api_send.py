@@ -18,7 +18,6 @@ from bench.common import (
     Options,
     bench_settings,
     database_name,
-    free_port,
     load_people,
     note,
     percentile,
@@ -26,7 +25,7 @@ from bench.common import (
     result,
     scratch_database,
 )
-from bench.message_ingest import CONNECTIONS, OFFERED_PER_SECOND, _Connections, _offer, _start_server, _wait_healthy
+from bench.message_ingest import OFFERED_PER_SECOND, offered_against_health
 
 NAME = "api_send"
 DESCRIPTION = "p99 of the Open API send-message call at 200 req/s over HTTP vs /healthz at the same rate"
@@ -97,35 +96,14 @@ async def _setup(settings: Any) -> tuple[str, list[int]]:
 
 
 async def _latencies(settings: Any, token: str, conversation_ids: list[int], seconds: float) -> tuple[Any, Any]:
-    import httpx
-
-    requests = int(seconds * OFFERED_PER_SECOND)
-    port = free_port()
-    server = _start_server(settings, port)
-    connections = _Connections(port, CONNECTIONS)
     run_id = uuid.uuid4().hex[:8]
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-            await _wait_healthy(client, server)
-        await connections.open()
 
-        async def post(n: int) -> bool:
-            body = json.dumps({"text": f"Từ 7 giờ 30 đến 17 giờ. ({n})"}).encode()
-            status = await connections.request(
-                "POST", f"/api/v1/oa/conversations/{conversation_ids[n % len(conversation_ids)]}/messages",
-                body=body, headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}",
-                                    "Idempotency-Key": f"{run_id}-{n}"})
-            return status == 201
+    async def post(connections: Any, n: int) -> bool:
+        body = json.dumps({"text": f"Từ 7 giờ 30 đến 17 giờ. ({n})"}).encode()
+        status = await connections.request(
+            "POST", f"/api/v1/oa/conversations/{conversation_ids[n % len(conversation_ids)]}/messages",
+            body=body, headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}",
+                                "Idempotency-Key": f"{run_id}-{n}"})
+        return status == 201
 
-        async def health(_: int) -> bool:
-            return await connections.request("GET", "/healthz", {}) == 200
-
-        await _offer(health, OFFERED_PER_SECOND)
-        health_load = await _offer(health, requests)
-        await _offer(post, OFFERED_PER_SECOND, first=requests)
-        post_load = await _offer(post, requests)
-    finally:
-        await connections.close()
-        server.terminate()
-        server.wait(timeout=30)
-    return post_load, health_load
+    return await offered_against_health(settings, int(seconds * OFFERED_PER_SECOND), post)

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -253,12 +253,29 @@ def _start_server(settings: Any, port: int) -> subprocess.Popen[bytes]:
 
 
 async def _http_latencies(settings: Any, seconds: float) -> tuple[_Load, _Load]:
-    import httpx
-
     from loa.kit.auth import session_cookie_name
 
     requests = int(seconds * OFFERED_PER_SECOND)
     signed_in = await _sessions(settings, min(CITIZENS, requests))
+    cookie = session_cookie_name(settings)
+
+    async def post(connections: _Connections, n: int) -> bool:
+        token, csrf = signed_in[n % len(signed_in)]
+        body = json.dumps({"text": TEXT.format(n=n)}).encode()
+        status = await connections.request(
+            "POST", f"/api/v1/accounts/{n % ACCOUNTS + 1}/conversation/messages", body=body,
+            headers={"Content-Type": "application/json", "Cookie": f"{cookie}={token}", "X-CSRF-Token": csrf})
+        return status == 201
+
+    return await offered_against_health(settings, requests, post)
+
+
+async def offered_against_health(settings: Any, requests: int,
+                                 post: Callable[[_Connections, int], Awaitable[bool]]) -> tuple[_Load, _Load]:
+    """A server of its own; `/healthz`, then `post(connections, n)`, each offered `requests` times at
+    OFFERED_PER_SECOND: (the post's load, the health check's)."""
+    import httpx
+
     port = free_port()
     server = _start_server(settings, port)
     connections = _Connections(port, CONNECTIONS)
@@ -266,24 +283,18 @@ async def _http_latencies(settings: Any, seconds: float) -> tuple[_Load, _Load]:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
             await _wait_healthy(client, server)
         await connections.open()
-        cookie = session_cookie_name(settings)
-
-        async def post(n: int) -> bool:
-            token, csrf = signed_in[n % len(signed_in)]
-            body = json.dumps({"text": TEXT.format(n=n)}).encode()
-            status = await connections.request(
-                "POST", f"/api/v1/accounts/{n % ACCOUNTS + 1}/conversation/messages", body=body,
-                headers={"Content-Type": "application/json", "Cookie": f"{cookie}={token}", "X-CSRF-Token": csrf})
-            return status == 201
 
         async def health(_: int) -> bool:
             return await connections.request("GET", "/healthz", {}) == 200
 
+        async def posted(n: int) -> bool:
+            return await post(connections, n)
+
         # One second of each first: connections, the writer's and reader's threads, compiled statements.
         await _offer(health, OFFERED_PER_SECOND)
         health_load = await _offer(health, requests)
-        await _offer(post, OFFERED_PER_SECOND, first=requests)
-        post_load = await _offer(post, requests)
+        await _offer(posted, OFFERED_PER_SECOND, first=requests)
+        post_load = await _offer(posted, requests)
     finally:
         await connections.close()
         server.terminate()

@@ -64,6 +64,8 @@ def live_redis_url(redis_url: str | None) -> str:
     wherever one is configured, as on CI; a configured but broken one fails them."""
     url = redis_url or os.environ.get("LOA_TEST_REDIS_URL")
     if not url:
+        if os.environ.get("LOA_TEST_REQUIRE_ALL") == "1":  # CI: every test runs, none is skipped
+            pytest.fail("LOA_TEST_REDIS_URL is not set, and this run must run every test")
         pytest.skip("LOA_TEST_REDIS_URL is not set")
     return url
 

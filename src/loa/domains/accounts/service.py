@@ -192,6 +192,14 @@ async def member_role(session: AsyncSession, account_id: int, user_id: int) -> s
     )
 
 
+def role_on(account_id: Any, user_id: int) -> Any:
+    """The user's role on the account given by a column of another query (NULL: none), for lookups that check
+    access in the same query as what they read."""
+    return (select(AccountMember.role).where(AccountMember.account_id == account_id,
+                                             AccountMember.user_id == user_id)
+            .scalar_subquery().label("role"))
+
+
 async def require_role(session: AsyncSession, account_id: int, user: User, roles: Iterable[str]) -> str:
     """The user's role on the account if it is one of `roles`; otherwise refused (tenant isolation)."""
     role = await member_role(session, account_id, user.id)

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from loa.db.base import utcnow
 from loa.domains.accounts import service as accounts
-from loa.domains.accounts.models import Account, AccountMember
+from loa.domains.accounts.models import Account
 from loa.domains.conversations import automation
 from loa.domains.conversations.content import Content, clean_text
 from loa.domains.conversations.models import (
@@ -154,11 +154,8 @@ async def staff_conversation(session: AsyncSession, actor: User, conversation_id
                              roles: Sequence[str] = INBOX_ROLES) -> Conversation:
     """The conversation, for the inbox staff of its own account only (anyone else: 404). One query: the
     conversation with the actor's role on its account (every app call and staff reply asks)."""
-    found = (await session.execute(
-        select(Conversation, AccountMember.role)
-        .outerjoin(AccountMember, and_(AccountMember.account_id == Conversation.account_id,
-                                       AccountMember.user_id == actor.id))
-        .where(Conversation.id == conversation_id))).first()
+    found = (await session.execute(select(Conversation, accounts.role_on(Conversation.account_id, actor.id))
+                                   .where(Conversation.id == conversation_id))).first()
     if found is None or found.role not in roles:
         raise NotFound(NOT_FOUND, code="conversation_not_found")
     return found.Conversation
