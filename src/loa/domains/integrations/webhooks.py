@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import structlog
-from sqlalchemy import bindparam, event, exists, insert, or_, select, update
+from sqlalchemy import bindparam, delete, event, exists, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, aliased
 from standardwebhooks.webhooks import Webhook
@@ -182,6 +182,9 @@ async def update_endpoint(session: AsyncSession, *, account_id: int, endpoint_id
 
 async def delete_endpoint(session: AsyncSession, *, account_id: int, endpoint_id: int, actor: User) -> None:
     endpoint = await managed_endpoint(session, account_id=account_id, endpoint_id=endpoint_id, actor=actor)
+    # Its deliveries first, then the endpoint: the order the dispatcher locks them in (a delivery, then its
+    # endpoint's failure count). The cascade alone would lock the endpoint first and deadlock with it.
+    await session.execute(delete(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id))
     await session.delete(endpoint)
     await session.flush()
 
