@@ -49,6 +49,8 @@ async def test_a_citizen_files_a_report_and_follows_it_to_its_rating(page: Page,
 
     # No tile server: a blank map where a tap places the pin, and the coordinates as numbers.
     await expect(page.get_by_text("Chưa có nền bản đồ")).to_be_visible()
+    # The notice is in the page's HTML; a tap counts once Leaflet has drawn the map (its scripts are deferred).
+    await expect(page.locator("[data-map].leaflet-container")).to_be_visible()
     await page.locator("[data-map]").click()
     await expect(page.get_by_label("Vĩ độ")).not_to_have_value("")
     await expect(page.locator(".leaflet-marker-icon")).to_be_visible()
