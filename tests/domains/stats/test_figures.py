@@ -5,7 +5,7 @@ an organisation and an account."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from httpx import AsyncClient
@@ -187,6 +187,48 @@ async def test_the_sweep_rolls_up_today_and_agrees_with_a_rebuild(quiet: Runtime
         assert rebuilt["handling"]["received"] == (3 if year == 2025 else 0)
 
 
+async def test_a_day_goes_into_its_month_and_year_once_it_settles(quiet: Runtime, client: AsyncClient) -> None:
+    from sqlalchemy import select
+
+    from loa.db.base import utcnow
+    from loa.domains.conversations import service as conversations
+    from loa.domains.conversations.content import text_content
+    from loa.domains.stats.models import StatsRollup
+
+    known = await seed_known(quiet)
+    await service.roll(quiet)
+    await conversations.send_as_citizen(quiet, citizen=known.citizens[1], account_id=known.water.id,
+                                        content=text_content("Đồng hồ nước nhà tôi chạy khi không dùng nước."))
+    now = utcnow()
+    today = vn_today()
+
+    async def water_messages_in() -> tuple[int, int, int]:
+        """The water company's messages in: today's row, its month's and its year's."""
+        async with quiet.read_session() as session:
+            rows = dict((await session.execute(select(StatsRollup.grain, StatsRollup.messages_in).where(
+                StatsRollup.scope == "account", StatsRollup.code == str(known.water.id),
+                StatsRollup.period.in_([today, date(today.year, today.month, 1), date(today.year, 1, 1)])))).all())
+        return rows.get("day", 0), rows.get("month", 0), rows.get("year", 0)
+
+    whole_year = {"year": today.year}
+    await service.roll(quiet, now)
+    # Today is open: its row has the message, its month and year not yet; the figures add the day to them.
+    assert await water_messages_in() == (1, 0, 0)
+    national_year = await figures(client, **whole_year)
+    assert national_year["interactions"]["messages_in"] == 1
+    account_year = await figures(client, account=str(known.water.id), **whole_year)
+    assert account_year["interactions"]["messages_in"] == 1
+
+    # Two days on, today has settled: it is added to its month and year once, and the figures stay the same.
+    await service.roll(quiet, now + timedelta(days=2))
+    assert await water_messages_in() == (1, 1, 1)
+    assert {**await figures(client, **whole_year), "as_of": None} == {**national_year, "as_of": None}
+    settled_year = await figures(client, account=str(known.water.id), **whole_year)
+    assert {**settled_year, "as_of": None} == {**account_year, "as_of": None}
+    await service.roll(quiet, now + timedelta(days=3))
+    assert await water_messages_in() == (1, 1, 1)
+
+
 async def test_a_raw_roll_counts_what_was_loaded_in_bulk_today(quiet: Runtime, client: AsyncClient) -> None:
     from loa.db.base import utcnow
     from loa.db.bulk import bulk_insert
@@ -230,3 +272,22 @@ async def test_the_overview(quiet: Runtime, client: AsyncClient) -> None:
         "provinces_covered": 2, "communes_total": 3321, "communes_covered": 3}
     assert overview["year"] == vn_today().year and overview["as_of"] is not None
 
+
+
+def test_a_period_reads_whole_months_and_years_through_the_settled_day_and_days_after_it() -> None:
+    from loa.domains.stats.periods import pieces
+
+    year = (date(2026, 1, 1), date(2026, 12, 31))
+    assert pieces(*year, None) == [("year", date(2026, 1, 1), date(2026, 1, 1))]
+    assert pieces(*year, date(2026, 11, 28)) == [("year", date(2026, 1, 1), date(2026, 1, 1)),
+                                                 ("day", date(2026, 11, 29), date(2026, 12, 31))]
+    assert pieces(date(2026, 1, 1), date(2026, 11, 29), date(2026, 11, 28)) == [
+        ("month", date(2026, 1, 1), date(2026, 10, 1)), ("day", date(2026, 11, 1), date(2026, 11, 29))]
+    assert pieces(date(2026, 10, 15), date(2026, 12, 31), date(2026, 11, 3)) == [
+        ("day", date(2026, 10, 15), date(2026, 10, 31)), ("month", date(2026, 11, 1), date(2026, 11, 1)),
+        ("day", date(2026, 11, 4), date(2026, 12, 31))]
+    # Rollups behind the period: its days only.
+    assert pieces(date(2025, 1, 1), date(2025, 12, 31), date(2024, 6, 30)) == [
+        ("day", date(2025, 1, 1), date(2025, 12, 31))]
+    assert pieces(date(2024, 1, 1), date(2025, 12, 31), date(2026, 1, 1)) == [
+        ("year", date(2024, 1, 1), date(2025, 1, 1))]

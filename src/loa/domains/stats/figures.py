@@ -15,7 +15,13 @@ from loa.domains.accounts.kinds import KIND_LABELS
 from loa.domains.accounts.models import ACCOUNT_KINDS, Account
 from loa.domains.geo.models import AdminUnit, AdminUnitConversion
 from loa.domains.reports import stats as report_stats
-from loa.domains.stats.models import COUNTERS, StatsDurationRollup, StatsRollup, StatsState
+from loa.domains.stats.models import (
+    COUNTERS,
+    SETTLED_THROUGH_KEY,
+    StatsDurationRollup,
+    StatsRollup,
+    StatsState,
+)
 from loa.domains.stats.periods import Period, Piece, pieces, vn_today
 from loa.domains.stats.schemas import (
     AccountFigures,
@@ -137,7 +143,7 @@ async def scope_sums(session: AsyncSession, scope: Scope, start: date, end: date
     scope_name, codes = await rollup_codes(session, scope)
     if end < start:
         return _zero()
-    return total((await sums_by_code(session, scope_name, codes, pieces(start, end))).values())
+    return total((await sums_by_code(session, scope_name, codes, await cut(session, start, end))).values())
 
 
 async def durations_by_code(session: AsyncSession, scope_name: str, codes: Sequence[str],
@@ -168,6 +174,20 @@ def median_seconds(buckets: list[tuple[int, int]]) -> float | None:
         if seen * 2 >= everything:
             return round(report_stats.bucket_middle(bucket))
     return None  # pragma: no cover - the loop always reaches half
+
+
+async def settled_through(session: AsyncSession) -> date | None:
+    """The last day the month and year rows hold (the rollups' state), read once per session so that the figures
+    of one page agree with each other."""
+    if SETTLED_THROUGH_KEY not in session.info:
+        session.info[SETTLED_THROUGH_KEY] = await session.scalar(
+            select(StatsState.settled_through).where(StatsState.id == 1))
+    return session.info[SETTLED_THROUGH_KEY]
+
+
+async def cut(session: AsyncSession, start: date, end: date) -> list[Piece]:
+    """`start`..`end` as ranges of rollup rows (`periods.pieces`), as the rollups stand."""
+    return pieces(start, end, await settled_through(session))
 
 
 async def as_of(session: AsyncSession) -> datetime | None:
@@ -242,7 +262,8 @@ async def follow_figures(session: AsyncSession, scope: Scope, period: Period, su
         select(Account.id, Account.name, Account.kind, Account.province_code, Account.follower_count)
         .where(*scope.account_filter()).order_by(Account.follower_count.desc(), Account.id)
         .limit(TOP_ACCOUNTS))).all())
-    net = await sums_by_code(session, "account", [str(row.id) for row in top], pieces(period.start, period.end))
+    net = await sums_by_code(session, "account", [str(row.id) for row in top],
+                             await cut(session, period.start, period.end))
     return FollowFigures(
         total=at_end, follows=sums["follows"], unfollows=sums["unfollows"],
         net_new=net_follows(sums),
@@ -286,7 +307,7 @@ async def handling_figures(session: AsyncSession, scope: Scope, period: Period, 
         kept = await report_stats.handling(session, int(scope.code), period.start, period.end, now)
         return HandlingFigures(**kept.model_dump())
     scope_name, codes = await rollup_codes(session, scope)
-    durations = await durations_by_code(session, scope_name, codes, pieces(period.start, period.end))
+    durations = await durations_by_code(session, scope_name, codes, await cut(session, period.start, period.end))
     merged: dict[str, list[tuple[int, int]]] = {}
     for per_metric in durations.values():
         for metric, buckets in per_metric.items():

@@ -107,9 +107,14 @@ class StatsState(Base):
     id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
     # When the rollups were last built from the raw tables (None: never; the next sweep builds them).
     built_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Every day up to this one has been rolled up after it ended: the sweep starts the day after.
+    # Every day up to this one has been rolled up after it ended and is in its month and year rows (which hold
+    # no later day): the sweep starts the day after.
     settled_through: Mapped[date | None] = mapped_column(Date)
     rolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the figures are as of this moment
+
+
+# Where a session keeps the `settled_through` it read (`figures.settled_through`); a roll-up forgets it.
+SETTLED_THROUGH_KEY = "stats_settled_through"
 
 
 # The sweep reads one day of every account from each domain's kept counts; their primary keys start with the

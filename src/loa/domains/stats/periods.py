@@ -108,8 +108,10 @@ def resolve(*, year: int | None = None, start: date | None = None, end: date | N
     return Period(start, end)
 
 
-def pieces(start: date, end: date) -> list[Piece]:
-    """`start`..`end` as ranges of rollup rows: whole years, whole months, and the days around them."""
+def pieces(start: date, end: date, settled: date | None) -> list[Piece]:
+    """`start`..`end` as ranges of rollup rows: whole years, whole months, and the days around them. A month or
+    year row holds its days through `settled` only (the rollups' `settled_through`; None: every day): the days
+    after it come from their day rows."""
     found: list[Piece] = []
 
     def add(grain: str, first: date, last: date) -> None:
@@ -118,18 +120,21 @@ def pieces(start: date, end: date) -> list[Piece]:
         else:
             found.append((grain, first, last))
 
+    whole_through = end if settled is None else min(end, settled)
     day = start
-    while day <= end:
+    while day <= whole_through:
         if day.month == 1 and day.day == 1 and date(day.year, 12, 31) <= end:
             add("year", day, day)
-            day = date(day.year + 1, 1, 1)
+            day = min(date(day.year + 1, 1, 1), whole_through + timedelta(days=1))
         elif day.day == 1 and month_end(day) <= end:
             add("month", day, day)
-            day = next_month(day)
+            day = min(next_month(day), whole_through + timedelta(days=1))
         else:
             last = min(end, month_end(day))
             add("day", day, last)
             day = last + timedelta(days=1)
+    if day <= end:
+        add("day", day, end)
     return found
 
 

@@ -16,8 +16,11 @@ Where both exist the rebuild keeps the larger count of the day: kept counts miss
 raw rows miss what was since deleted (unfollows, erasure); either way the larger one is what happened.
 
 The account rows of a day are summed into the nation, the account's province and its organisation with every
-parent organisation; days into months and years. The sweep takes a day's old rows out of its month and year and
-adds the new ones (exact, and proportional to one day); the rebuild recomputes the months and years it touched.
+parent organisation. Days go into their months and years once, when they settle (`stats_state.settled_through`:
+an hour after they ended): a month or year row holds its settled days only, and readers add the day rows after
+`settled_through` (`periods.pieces`). So a sweep, every few minutes, writes the day rows of the days still open
+(today, and yesterday for its first hour) and nothing else; the day's 2×17,000 account month and year rows are
+written once, by the first sweep after the day settles. The rebuild recomputes the months and years it touched.
 Both run in one transaction that holds the `stats_state` row, so they never run together.
 """
 
@@ -66,6 +69,7 @@ from loa.domains.stats.models import (
     FOLLOW_COUNTERS,
     MESSAGE_COUNTERS,
     REPORT_COUNTERS,
+    SETTLED_THROUGH_KEY,
     StatsDurationRollup,
     StatsRollup,
     StatsState,
@@ -278,8 +282,8 @@ async def _replace_days(session: AsyncSession, first: date, last: date, *, raw: 
 # --- months and years -------------------------------------------------------------------------------------
 
 
-async def _shift_grains(session: AsyncSession, first: date, last: date, sign: int) -> None:
-    """Add (sign 1) or take out (sign -1) the day rows of `first`..`last` to/from their months and years."""
+async def _add_to_grains(session: AsyncSession, first: date, last: date) -> None:
+    """Add the day rows of `first`..`last` (days that have just settled) to their months and years."""
     dialect = session.get_bind().dialect.name
     for table, values, extra, key in ((ROLLUPS, COUNTERS, (), ROLLUP_KEY),
                                       (DURATIONS, ("count",), DURATION_VALUES, DURATION_KEY)):
@@ -290,16 +294,16 @@ async def _shift_grains(session: AsyncSession, first: date, last: date, sign: in
             grains.append(select(table.c.scope, table.c.code,
                                  _text(grain).label("grain"), period.label("period"),
                                  *(table.c[name] for name in extra),
-                                 *((func.sum(table.c[name]) * sign).label(name) for name in values))
+                                 *(func.sum(table.c[name]).label(name) for name in values))
                           .where(table.c.grain == "day", table.c.period.between(first, last)).group_by(*grouping))
         both = select(union_all(*grains).subquery("grains")).where(true())  # WHERE: SQLite's upsert-after-SELECT
         await session.execute(_upsert(session, table, key, [*key[:4], *extra, *values], both,
                                       {name: "add" for name in values}))
 
 
-async def _recompute_grains(session: AsyncSession, first: date) -> None:
-    """Months from `first`'s month on summed again from their days, then years from `first`'s year on from
-    their months (days before `first` in those months are kept as they are)."""
+async def _recompute_grains(session: AsyncSession, first: date, settled: date) -> None:
+    """Months from `first`'s month on summed again from their settled days (through `settled`), then years from
+    `first`'s year on from their months (days before `first` in those months are kept as they are)."""
     dialect = session.get_bind().dialect.name
     first_month, first_year = month_start(first), date(first.year, 1, 1)
     for table, values, extra in ((ROLLUPS, COUNTERS, ()), (DURATIONS, ("count",), DURATION_VALUES)):
@@ -309,7 +313,7 @@ async def _recompute_grains(session: AsyncSession, first: date) -> None:
             period = _truncated(dialect, grain, table.c.period)
             query = (select(table.c.scope, table.c.code, _text(grain), period, *(table.c[name] for name in extra),
                             *(func.sum(table.c[name]) for name in values))
-                     .where(table.c.grain == below, table.c.period >= since)
+                     .where(table.c.grain == below, table.c.period.between(since, settled))
                      .group_by(table.c.scope, table.c.code, period, *(table.c[name] for name in extra)))
             await session.execute(table.insert().from_select([*ROLLUP_KEY, *extra, *values], query))
 
@@ -324,6 +328,7 @@ async def lock_state(session: AsyncSession) -> StatsState:
         # for the disk either: rollups are derived data, and a sweep lost in a crash is done again by the next.
         await session.execute(text("SET LOCAL work_mem = '64MB'"))
         await session.execute(text("SET LOCAL synchronous_commit = off"))
+    session.info.pop(SETTLED_THROUGH_KEY, None)  # this transaction moves it
     await session.execute(dialect_insert(session)(StatsState).values(id=STATE_ID).on_conflict_do_nothing())
     state = (await session.execute(select(StatsState).where(StatsState.id == STATE_ID).with_for_update()
                                    .execution_options(populate_existing=True))).scalar_one()
@@ -358,10 +363,11 @@ async def roll(session: AsyncSession, now: datetime | None = None, *, raw: bool 
                     settled_through=str(state.settled_through))
         first = today - timedelta(days=MAX_CATCH_UP_DAYS)
     first = min(first, today)
-    await _shift_grains(session, first, today, -1)
     await _replace_days(session, first, today, raw=raw, report=_quiet)
-    await _shift_grains(session, first, today, +1)
-    state.settled_through = max(state.settled_through or EARLIEST, min(_settled(now), today))
+    settled = min(_settled(now), today)
+    if settled >= first:  # days that settle now go into their months and years, once
+        await _add_to_grains(session, first, settled)
+    state.settled_through = max(state.settled_through or EARLIEST, settled)
     state.rolled_at = now
     await session.flush()
     return RollResult(first, today)
@@ -384,10 +390,11 @@ async def _rebuild_locked(session: AsyncSession, state: StatsState, since: date 
             await session.execute(delete(table))
     await _replace_days(session, first, today, raw=True, report=report)
     started = time.perf_counter()
-    await _recompute_grains(session, first)
+    settled = _settled(now)
+    await _recompute_grains(session, first, settled)
     report(f"months and years: {time.perf_counter() - started:.1f} s")
     state.built_at = now
-    state.settled_through = _settled(now)
+    state.settled_through = settled
     state.rolled_at = now
     await session.flush()
     return RollResult(since, today, rebuilt=True)

@@ -22,7 +22,7 @@ from loa.domains.geo.models import AdminUnit
 from loa.domains.stats import figures as f
 from loa.domains.stats import rollup
 from loa.domains.stats.figures import GROUPS, Scope
-from loa.domains.stats.periods import Period, pieces, resolve, vn_today
+from loa.domains.stats.periods import Period, resolve, vn_today
 from loa.domains.stats.schemas import Divisions, Figures, Overview, PeriodOut
 from loa.kit.effects import commit
 from loa.kit.errors import Invalid
@@ -123,7 +123,8 @@ async def overview(session: AsyncSession) -> Overview:
         Account.commune_code.in_(select(AdminUnit.code).where(AdminUnit.scheme == "current",
                                                               AdminUnit.level == "commune")))) or 0)
     today = vn_today()
-    year = await f.sums_by_code(session, "nation", [""], pieces(date(today.year, 1, 1), date(today.year, 12, 31)))
+    this_year = await f.cut(session, date(today.year, 1, 1), date(today.year, 12, 31))
+    year = await f.sums_by_code(session, "nation", [""], this_year)
     sums = year.get("", f.total([]))
     resolved = sums["reports_resolved"]
     return Overview(

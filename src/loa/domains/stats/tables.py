@@ -61,7 +61,7 @@ async def areas(session: AsyncSession, scope: Scope, period: Period, options: Op
     """The nation by province, or a province by commune: accounts, coverage, follows, messages and reports."""
     if scope.kind not in ("nation", "province"):
         raise _refuse_scope("areas", "toàn quốc hoặc một tỉnh / the nation or a province")
-    found = pieces(period.start, period.end)
+    found = await f.cut(session, period.start, period.end)
     ends = period.ends_before
     if scope.kind == "nation":
         key = Account.province_code
@@ -172,9 +172,10 @@ async def _ranked_ids(session: AsyncSession, scope: Scope, period: Period, optio
              else func.sum(getattr(StatsRollup, options.sort)))
     dialect = session.get_bind().dialect.name
     joined = StatsRollup.__table__.join(Account.__table__, rollup._joins_account(dialect, StatsRollup.code))
+    found = await f.cut(session, period.start, period.end)
     rows = await session.execute(
         select(Account.id, value).select_from(joined)
-        .where(StatsRollup.scope == "account", f._in_pieces(StatsRollup, pieces(period.start, period.end)),
+        .where(StatsRollup.scope == "account", f._in_pieces(StatsRollup, found),
                *scope.account_filter(), *f.kinds_filter(options.kind))
         .group_by(Account.id).order_by(value.desc(), Account.id).limit(options.limit))
     return [row[0] for row in rows.all() if row[1]]
@@ -183,7 +184,7 @@ async def _ranked_ids(session: AsyncSession, scope: Scope, period: Period, optio
 async def ranking(session: AsyncSession, scope: Scope, period: Period, options: Options) -> tuple[list[Column], list]:
     """The scope's accounts, by followers (or by net new follows, citizens' messages or reports in the period)."""
     ids = await _ranked_ids(session, scope, period, options)
-    found = pieces(period.start, period.end)
+    found = await f.cut(session, period.start, period.end)
     sums = await f.sums_by_code(session, "account", [str(i) for i in ids], found)
     accounts = {row.id: row for row in (await session.execute(
         select(*f.account_brief_columns()).where(Account.id.in_(ids)))).all()} if ids else {}
@@ -213,7 +214,7 @@ async def handling(session: AsyncSession, scope: Scope, period: Period, options:
     ranked = await _ranked_ids(session, scope, period, Options(kind=options.kind, sort="reports_received",
                                                                limit=options.limit))
     codes = [str(i) for i in ranked]
-    found = pieces(period.start, period.end)
+    found = await f.cut(session, period.start, period.end)
     sums = await f.sums_by_code(session, "account", codes, found)
     durations = await f.durations_by_code(session, "account", codes, found)
     names = dict((await session.execute(select(Account.id, Account.name).where(Account.id.in_(ranked)))).all()
@@ -251,7 +252,8 @@ async def activity(session: AsyncSession, scope: Scope, period: Period, options:
     scope_name, codes = await f.rollup_codes(session, scope)
     sums: list[Sums] = [f.total([]) for _ in found]
     if codes:
-        wanted = [piece for bucket in found for piece in pieces(bucket.start, bucket.end)]
+        settled = await f.settled_through(session)
+        wanted = [piece for bucket in found for piece in pieces(bucket.start, bucket.end, settled)]
         values = [func.sum(getattr(StatsRollup, name)) for name in COUNTERS]
         rows = await session.execute(
             select(StatsRollup.period, *values)
