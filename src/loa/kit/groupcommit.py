@@ -82,6 +82,18 @@ class GroupCommitWriter(Generic[Item, Result]):
 
     async def submit(self, item: Item) -> Result:
         """Store one item; returns once its batch has committed (raises the error that refused it)."""
+        return await self._enqueue(item)
+
+    def post(self, item: Item) -> None:
+        """Store one item with the next batch, without waiting for it (what no caller needs to see committed
+        before it answers); a failure is logged. Closing the writer stores what is queued first."""
+        self._enqueue(item).add_done_callback(self._posted)
+
+    def _posted(self, future: asyncio.Future[Result]) -> None:
+        if not future.cancelled() and future.exception() is not None:
+            log.warning("posted item not stored", writer=self.name, exc_info=future.exception())
+
+    def _enqueue(self, item: Item) -> asyncio.Future[Result]:
         if self._closed:
             raise WriterClosed("Máy chủ đang dừng, vui lòng gửi lại / The server is stopping, please send again")
         if self._task is None:
@@ -89,7 +101,7 @@ class GroupCommitWriter(Generic[Item, Result]):
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._queue.append((item, future))
         self._wake.set()
-        return await future
+        return future
 
     async def _run(self) -> None:
         while True:

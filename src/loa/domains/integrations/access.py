@@ -209,11 +209,16 @@ class Idempotency:
                           "with a different request", code="idempotency_key_reused")
         return JSONResponse(held.response, held.status_code, headers={"Idempotent-Replayed": "true"})
 
+    # The answer is kept with the key writer's next batch, and the caller does not wait for it: the writer keeps
+    # order, so a retry reaching this process after the answer replays it; another process may tell it for a
+    # few milliseconds that the first request is still running (409, retry). A process that dies first leaves
+    # the key running until `ABANDONED_AFTER`; the retry then runs again, and the message writer's own
+    # deduplication on the key answers it with the message the first request stored.
     async def _store(self, runtime: Runtime, app_id: int, status: int, body: Any) -> None:
-        await key_writer(runtime).submit(Settle(app_id, self.key or "", status, body))
+        key_writer(runtime).post(Settle(app_id, self.key or "", status, body))
 
     async def _forget(self, runtime: Runtime, app_id: int) -> None:
-        await key_writer(runtime).submit(Settle(app_id, self.key or "", None))
+        key_writer(runtime).post(Settle(app_id, self.key or "", None))
 
 
 def _idempotency(request: Request, idempotency_key: Annotated[str | None, Header(
