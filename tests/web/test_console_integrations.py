@@ -37,8 +37,7 @@ async def _staff(runtime: Runtime, client_as: Any, email: str, account: Account,
 
 
 async def _works(runtime: Runtime, key: str) -> bool:
-    async with runtime.read_session() as session:
-        return await integrations.authenticate(session, key) is not None
+    return await integrations.authenticate(runtime, key) is not None
 
 
 def _location_id(page_text: str, pattern: str) -> int:

@@ -46,6 +46,20 @@ class Batch(Generic[Result]):
 
 
 BatchHook = Callable[[Session, list[tuple[str, dict[str, Any]]]], None]
+
+
+@dataclass(frozen=True)
+class Guard:
+    """A check run in the batch's transaction before its item is stored: `check(session, subjects)` once for the
+    subjects of every guard of the batch with that check (one statement for all, not one per item), answering
+    None (the item goes through) or an error (the item is not stored; its sender gets the error) for each.
+    Whatever the check wrote commits with the batch."""
+
+    check: Callable[[Session, list[Any]], list[AppError | None]]
+    subject: Any
+
+
+Entry = tuple[Item, "asyncio.Future[Result]", Guard | None]
 _HOOKS: dict[str, list[BatchHook]] = {}
 
 
@@ -72,7 +86,7 @@ class GroupCommitWriter(Generic[Item, Result]):
         self.store = store
         self.name = name
         self.max_batch = max_batch
-        self._queue: list[tuple[Item, asyncio.Future[Result]]] = []
+        self._queue: list[Entry[Item, Result]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
@@ -80,26 +94,28 @@ class GroupCommitWriter(Generic[Item, Result]):
         self._to_publish: asyncio.Queue[list[tuple[str, dict[str, Any]]]] = asyncio.Queue()
         self._publisher: asyncio.Task[None] | None = None
 
-    async def submit(self, item: Item) -> Result:
-        """Store one item; returns once its batch has committed (raises the error that refused it)."""
-        return await self._enqueue(item)
+    async def submit(self, item: Item, *, guard: Guard | None = None) -> Result:
+        """Store one item; returns once its batch has committed (raises the error that refused it). A `guard`
+        runs first in the same transaction (another domain's check that must commit with the item, or not at
+        all: an idempotency key's claim) and may refuse it."""
+        return await self._enqueue(item, guard)
 
     def post(self, item: Item) -> None:
         """Store one item with the next batch, without waiting for it (what no caller needs to see committed
         before it answers); a failure is logged. Closing the writer stores what is queued first."""
-        self._enqueue(item).add_done_callback(self._posted)
+        self._enqueue(item, None).add_done_callback(self._posted)
 
     def _posted(self, future: asyncio.Future[Result]) -> None:
         if not future.cancelled() and future.exception() is not None:
             log.warning("posted item not stored", writer=self.name, exc_info=future.exception())
 
-    def _enqueue(self, item: Item) -> asyncio.Future[Result]:
+    def _enqueue(self, item: Item, guard: Guard | None) -> asyncio.Future[Result]:
         if self._closed:
             raise WriterClosed("Máy chủ đang dừng, vui lòng gửi lại / The server is stopping, please send again")
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name=f"loa-{self.name}-writer")
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
-        self._queue.append((item, future))
+        self._queue.append((item, future, guard))
         self._wake.set()
         return future
 
@@ -113,9 +129,9 @@ class GroupCommitWriter(Generic[Item, Result]):
             if self._closed:
                 return
 
-    async def _store(self, batch: list[tuple[Item, asyncio.Future[Result]]]) -> None:
+    async def _store(self, batch: list[Entry[Item, Result]]) -> None:
         try:
-            result = await self._commit([item for item, _ in batch])
+            result = await self._commit(batch)
         except IntegrityError:
             # Something in the batch broke a constraint (a row deleted meanwhile): store each alone, so that
             # one item cannot take the others down with it.
@@ -124,41 +140,55 @@ class GroupCommitWriter(Generic[Item, Result]):
             return
         except Exception as exc:
             log.exception("batch failed", writer=self.name, size=len(batch))
-            for _, future in batch:
+            for _, future, _ in batch:
                 if not future.done():
                     future.set_exception(exc)
             return
         await self._answer(batch, result)
 
-    async def _store_alone(self, entry: tuple[Item, asyncio.Future[Result]]) -> None:
-        item, future = entry
+    async def _store_alone(self, entry: Entry[Item, Result]) -> None:
+        future = entry[1]
         try:
-            result = await self._commit([item])
+            result = await self._commit([entry])
         except Exception as exc:
             if not future.done():
                 future.set_exception(exc)
             return
         await self._answer([entry], result)
 
-    def _store_hooked(self, session: Session, items: list[Item]) -> Batch[Result]:
-        batch = self.store(session, items)
+    def _store_hooked(self, session: Session, batch: list[Entry[Item, Result]]) -> Batch[Result]:
+        refused: dict[int, AppError] = {}
+        guarded: dict[Callable[..., Any], list[tuple[int, Any]]] = {}
+        for index, (_, _, guard) in enumerate(batch):
+            if guard is not None:
+                guarded.setdefault(guard.check, []).append((index, guard.subject))
+        for check, subjects in guarded.items():
+            outcomes = check(session, [subject for _, subject in subjects])
+            refused.update((index, refusal) for (index, _), refusal in zip(subjects, outcomes, strict=True)
+                           if refusal is not None)
+        items = [item for index, (item, _, _) in enumerate(batch) if index not in refused]
+        stored = self.store(session, items) if items else Batch([])
         for hook in _HOOKS.get(self.name, ()):
-            hook(session, batch.events)
-        return batch
+            hook(session, stored.events)
+        if not refused:
+            return stored
+        outcomes = iter(stored.results)
+        return Batch([refused[index] if index in refused else next(outcomes) for index in range(len(batch))],
+                     stored.events)
 
-    async def _commit(self, items: list[Item]) -> Batch[Result]:
+    async def _commit(self, batch: list[Entry[Item, Result]]) -> Batch[Result]:
         if self._sqlite is not None:
             sqlite = self._sqlite
             async with self.runtime.writing():
                 return await asyncio.get_running_loop().run_in_executor(sqlite.thread, sqlite.commit,
-                                                                        self._store_hooked, items)
+                                                                        self._store_hooked, batch)
         async with self.runtime.session() as session:
-            result = await session.run_sync(self._store_hooked, items)
+            result = await session.run_sync(self._store_hooked, batch)
             await session.commit()
             return result
 
-    async def _answer(self, batch: list[tuple[Item, asyncio.Future[Result]]], result: Batch[Result]) -> None:
-        for (_, future), outcome in zip(batch, result.results, strict=True):
+    async def _answer(self, batch: list[Entry[Item, Result]], result: Batch[Result]) -> None:
+        for (_, future, _), outcome in zip(batch, result.results, strict=True):
             if future.done():
                 continue  # the sender went away; the item is stored all the same
             if isinstance(outcome, AppError):

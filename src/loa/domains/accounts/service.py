@@ -192,7 +192,7 @@ async def member_role(session: AsyncSession, account_id: int, user_id: int) -> s
     )
 
 
-def role_on(account_id: Any, user_id: int) -> Any:
+def role_on(account_id: Any, user_id: Any) -> Any:
     """The user's role on the account given by a column of another query (NULL: none), for lookups that check
     access in the same query as what they read."""
     return (select(AccountMember.role).where(AccountMember.account_id == account_id,

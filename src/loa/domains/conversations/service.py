@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Row, bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from loa.db.base import utcnow
 from loa.domains.accounts import service as accounts
@@ -59,6 +59,7 @@ from loa.domains.people.models import User
 from loa.kit import ratelimit
 from loa.kit.effects import enqueue_after_commit, publish_after_commit
 from loa.kit.errors import AppError, Conflict, Invalid, NotFound
+from loa.kit.groupcommit import Guard
 from loa.kit.pagination import cursor_int, decode_cursor, encode_cursor
 from loa.kit.sse import replay_source
 from loa.kit.storage import MediaStorage
@@ -86,9 +87,9 @@ def writer(runtime: Runtime) -> MessageWriter:
 # --- sending ---------------------------------------------------------------------------------------------
 
 
-async def _submit(runtime: Runtime, draft: Draft, storage: MediaStorage | None) -> Stored:
+async def _submit(runtime: Runtime, draft: Draft, storage: MediaStorage | None, guard: Guard | None = None) -> Stored:
     try:
-        stored = await writer(runtime).submit(draft)
+        stored = await writer(runtime).submit(draft, guard=guard)
     except AppError:
         if storage is not None:  # a refused message keeps nothing, its upload included
             for key in draft.content.stored_keys:
@@ -112,12 +113,13 @@ async def check_citizen_rate(runtime: Runtime, citizen: User) -> None:
 
 
 async def send_as_staff(runtime: Runtime, *, actor: User, conversation: Conversation, content: Content,
-                        client_ref: str | None = None, storage: MediaStorage | None = None) -> Stored:
+                        client_ref: str | None = None, storage: MediaStorage | None = None,
+                        guard: Guard | None = None) -> Stored:
     """A reply in the account's name to a conversation `staff_conversation` gave the actor; the staff member
-    is recorded, shown to staff only."""
+    is recorded, shown to staff only. `guard`: see `GroupCommitWriter.submit`."""
     draft = Draft("staff", conversation.account_id, conversation.citizen_id, content, sent_by=actor.id,
                   sent_by_name=actor.display_name, client_ref=client_ref)
-    return await _submit(runtime, draft, storage)
+    return await _submit(runtime, draft, storage, guard)
 
 
 async def start_conversation(runtime: Runtime, *, actor: User, account_id: int, citizen_id: int, content: Content,
@@ -150,12 +152,32 @@ follows.register_follow_hook(welcome_on_follow)
 # --- access ----------------------------------------------------------------------------------------------
 
 
+# Built once: every app call and staff reply asks, and building the statement cost as much as running it.
+_STAFF_CONVERSATION = (select(Conversation, accounts.role_on(Conversation.account_id, bindparam("actor_id")))
+                       .where(Conversation.id == bindparam("conversation_id")))
+
+
 async def staff_conversation(session: AsyncSession, actor: User, conversation_id: int,
                              roles: Sequence[str] = INBOX_ROLES) -> Conversation:
     """The conversation, for the inbox staff of its own account only (anyone else: 404). One query: the
-    conversation with the actor's role on its account (every app call and staff reply asks)."""
-    found = (await session.execute(select(Conversation, accounts.role_on(Conversation.account_id, actor.id))
-                                   .where(Conversation.id == conversation_id))).first()
+    conversation with the actor's role on its account."""
+    found = (await session.execute(_STAFF_CONVERSATION, {"actor_id": actor.id,
+                                                         "conversation_id": conversation_id})).first()
+    return _staff_only(found, roles)
+
+
+async def staff_conversation_read(runtime: Runtime, actor: User, conversation_id: int,
+                                  roles: Sequence[str] = INBOX_ROLES) -> Conversation:
+    """`staff_conversation` as a read of its own (`Runtime.read_sync`: on SQLite one call into a reader thread,
+    not a round trip per statement), for calls that need nothing else read (an app sending a message)."""
+    return _staff_only(await runtime.read_sync(_staff_conversation_row, actor.id, conversation_id), roles)
+
+
+def _staff_conversation_row(session: Session, actor_id: int, conversation_id: int) -> Row[Any] | None:
+    return session.execute(_STAFF_CONVERSATION, {"actor_id": actor_id, "conversation_id": conversation_id}).first()
+
+
+def _staff_only(found: Row[Any] | None, roles: Sequence[str]) -> Conversation:
     if found is None or found.role not in roles:
         raise NotFound(NOT_FOUND, code="conversation_not_found")
     return found.Conversation

@@ -22,13 +22,15 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import delete, insert
+from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 
 from loa.db.base import utcnow
 from loa.domains.integrations import service
-from loa.domains.integrations.idempotency_keys import IDEMPOTENCY_TTL, Claim, Settle, key_writer
+from loa.domains.integrations.idempotency_keys import IDEMPOTENCY_TTL, Claim, Held, Settle, claim_all, key_writer
 from loa.domains.integrations.models import AppCall, IdempotencyKey
 from loa.kit.errors import AppError, Conflict, Forbidden, Invalid, TooMany, Unauthorized
+from loa.kit.groupcommit import Guard
 
 if TYPE_CHECKING:
     from loa.runtime import Runtime
@@ -52,8 +54,7 @@ def require_app(scope: str | None) -> Callable[..., Awaitable[service.AppContext
         raw = credentials.credentials if credentials else ""
         if not raw or len(raw) > 256:
             raise Unauthorized(INVALID_TOKEN, code="invalid_token")
-        async with _runtime(request).read_session() as session:
-            context = await service.authenticate(session, raw)
+        context = await service.authenticate(_runtime(request), raw)
         if context is None:
             raise Unauthorized(INVALID_TOKEN, code="invalid_token")
         request.state.integration_app = context  # the call log knows whose call it was, refused or not
@@ -158,6 +159,23 @@ def call_log(runtime: Runtime) -> CallLog:
 # --- idempotency ----------------------------------------------------------------------------------------
 
 Handler = Callable[[], Awaitable[tuple[int, Any]]]
+GuardedHandler = Callable[[Guard | None], Awaitable[tuple[int, Any]]]
+
+
+class KeyInUse(Conflict):
+    """The key is held by a request still running."""
+
+
+class KeyReused(Invalid):
+    """The key was used before with another request."""
+
+
+class Replayed(AppError):
+    """The key's first request has its answer: this one gets it again (never sent as an error)."""
+
+    def __init__(self, held: Held) -> None:
+        super().__init__("replayed")
+        self.held = held
 
 
 class Idempotency:
@@ -166,62 +184,98 @@ class Idempotency:
     def __init__(self, request: Request, key: str | None) -> None:
         self.request = request
         self.key = key
+        self.claimed = False  # the key is this request's: its answer is kept for the retries
 
     async def run(self, handler: Handler, *, fingerprint: bytes | None = None) -> JSONResponse:
+        """The key claimed in a write of its own, then `handler()`."""
         if self.key is None:
             status, body = await handler()
             return JSONResponse(body, status)
+        app_id, request_hash = await self._identity(fingerprint)
+        held = await key_writer(_runtime(self.request)).submit(Claim(app_id, self.key, request_hash, utcnow()))
+        if held is not None:
+            return _replay(_refusal(held, request_hash))
+        self.claimed = True
+        return await self._answer(app_id, handler)
+
+    async def run_guarded(self, handler: GuardedHandler) -> JSONResponse:
+        """`handler(guard)` for a handler whose one write goes through a group-commit writer: `guard` claims the
+        key in that write's own transaction (`GroupCommitWriter.submit(guard=…)`), one write instead of two."""
+        if self.key is None:
+            status, body = await handler(None)
+            return JSONResponse(body, status)
+        app_id, request_hash = await self._identity(None)
+        guard = Guard(_claim_keys, (self, Claim(app_id, self.key, request_hash, utcnow())))
+        try:
+            return await self._answer(app_id, lambda: handler(guard))
+        except Replayed as replayed:
+            return _replay(replayed)
+
+    async def _identity(self, fingerprint: bytes | None) -> tuple[int, str]:
         context: service.AppContext = self.request.state.integration_app
         digest = hashlib.sha256()
         digest.update(f"{self.request.method} {self.request.url.path}\n".encode())
         digest.update(fingerprint if fingerprint is not None else await self.request.body())
-        request_hash = digest.hexdigest()
-        runtime = _runtime(self.request)
-        replay = await self._claim(runtime, context.app.id, request_hash)
-        if replay is not None:
-            return replay
+        return context.app.id, digest.hexdigest()
+
+    async def _answer(self, app_id: int, handler: Handler) -> JSONResponse:
+        """Run the handler of a claimed key, and keep its answer (or forget the key) for the retries."""
         try:
             status, body = await handler()
+        except (KeyInUse, KeyReused, Replayed):
+            raise  # the key is another request's: nothing of it to keep or forget
         except AppError as exc:
             if isinstance(exc, TooMany):  # a refusal that passes: the retry may succeed
-                await self._forget(runtime, context.app.id)
+                self._settle(app_id, None)
             else:
                 from loa.kit.errors import error_body
 
-                await self._store(runtime, context.app.id, exc.status_code, error_body(exc.code, exc.message,
-                                                                                       exc.details))
+                self._settle(app_id, exc.status_code, error_body(exc.code, exc.message, exc.details))
             raise
         except BaseException:
-            await self._forget(runtime, context.app.id)
+            self._settle(app_id, None)
             raise
-        await self._store(runtime, context.app.id, status, body)
+        self._settle(app_id, status, body)
         return JSONResponse(body, status)
-
-    async def _claim(self, runtime: Runtime, app_id: int, request_hash: str) -> JSONResponse | None:
-        held = await key_writer(runtime).submit(Claim(app_id, self.key or "", request_hash, utcnow()))
-        if held is None:
-            return None
-        if held.status_code is None:
-            raise Conflict("Yêu cầu với khóa này đang được xử lý, hãy thử lại / A request with this key is being "
-                           "processed, retry", code="idempotency_in_progress")
-        if held.request_hash != request_hash:
-            raise Invalid("Khóa Idempotency-Key đã được dùng cho một yêu cầu khác / This Idempotency-Key was used "
-                          "with a different request", code="idempotency_key_reused")
-        return JSONResponse(held.response, held.status_code, headers={"Idempotent-Replayed": "true"})
 
     # The answer is kept with the key writer's next batch, and the caller does not wait for it: the writer keeps
     # order, so a retry reaching this process after the answer replays it; another process may tell it for a
     # few milliseconds that the first request is still running (409, retry). A process that dies first leaves
     # the key running until `ABANDONED_AFTER`; the retry then runs again, and the message writer's own
     # deduplication on the key answers it with the message the first request stored.
-    async def _store(self, runtime: Runtime, app_id: int, status: int, body: Any) -> None:
-        key_writer(runtime).post(Settle(app_id, self.key or "", status, body))
-
-    async def _forget(self, runtime: Runtime, app_id: int) -> None:
-        key_writer(runtime).post(Settle(app_id, self.key or "", None))
+    def _settle(self, app_id: int, status: int | None, body: Any = None) -> None:
+        if self.claimed:  # a handler refused before its write reached the guard never held the key
+            key_writer(_runtime(self.request)).post(Settle(app_id, self.key or "", status, body))
 
 
-def _idempotency(request: Request, idempotency_key: Annotated[str | None, Header(
+def _claim_keys(session: Session, subjects: list[tuple[Idempotency, Claim]]) -> list[AppError | None]:
+    """The guard of a batch's keys (`run_guarded`): claimed together, in the batch's transaction."""
+    outcomes: list[AppError | None] = []
+    for (idempotency, claim), held in zip(subjects, claim_all(session, [claim for _, claim in subjects]),
+                                          strict=True):
+        if held is None:
+            idempotency.claimed = True
+        outcomes.append(None if held is None else _refusal(held, claim.request_hash))
+    return outcomes
+
+
+def _refusal(held: Held, request_hash: str) -> AppError:
+    if held.status_code is None:
+        return KeyInUse("Yêu cầu với khóa này đang được xử lý, hãy thử lại / A request with this key is being "
+                        "processed, retry", code="idempotency_in_progress")
+    if held.request_hash != request_hash:
+        return KeyReused("Khóa Idempotency-Key đã được dùng cho một yêu cầu khác / This Idempotency-Key was used "
+                         "with a different request", code="idempotency_key_reused")
+    return Replayed(held)
+
+
+def _replay(refusal: AppError) -> JSONResponse:
+    if not isinstance(refusal, Replayed):
+        raise refusal
+    return JSONResponse(refusal.held.response, refusal.held.status_code, headers={"Idempotent-Replayed": "true"})
+
+
+async def _idempotency(request: Request, idempotency_key: Annotated[str | None, Header(
         min_length=1, max_length=255, description="Retry-safe POST: the same key and body get the first answer "
         "again (24 h)")] = None) -> Idempotency:
     return Idempotency(request, idempotency_key)

@@ -70,7 +70,7 @@ def _settle_all(session: Session, settles: list[Settle]) -> None:
         session.execute(delete(KEYS).where(_ROW.in_(forgotten)))
 
 
-def _claim_all(session: Session, claims: list[Claim]) -> list[Held | None]:
+def claim_all(session: Session, claims: list[Claim]) -> list[Held | None]:
     """Each claim's outcome, in order: None when it took its key, else what holds the key."""
     now = claims[0].now
     wanted = list(dict.fromkeys((item.app_id, item.key) for item in claims))
@@ -105,7 +105,7 @@ def store(session: Session, items: list[Item]) -> Batch[Held | None]:
     """Answers first (a retry in the same batch then replays its answer), then claims, a statement or two each."""
     _settle_all(session, [item for item in items if isinstance(item, Settle)])
     claims = [item for item in items if isinstance(item, Claim)]
-    outcomes = iter(_claim_all(session, claims) if claims else [])
+    outcomes = iter(claim_all(session, claims) if claims else [])
     return Batch([next(outcomes) if isinstance(item, Claim) else None for item in items])
 
 

@@ -49,6 +49,7 @@ from loa.domains.stats.schemas import Figures
 from loa.kit.effects import commit
 from loa.kit.errors import NotFound
 from loa.kit.files import MAX_FILE_BYTES
+from loa.kit.groupcommit import Guard
 from loa.kit.images import MAX_UPLOAD_BYTES, TooLarge, clean_image
 from loa.kit.pagination import CursorParam, LimitParam, Page
 from loa.kit.storage import media_storage
@@ -134,21 +135,21 @@ async def send_message(request: Request, conversation_id: Id, body: SendMessage,
     runtime = _runtime(request)
     storage = media_storage(runtime.settings)
 
-    async def handler() -> tuple[int, Any]:
-        async with runtime.read_session() as session:
-            conversation = await conversations.staff_conversation(session, context.bot, conversation_id)
+    async def handler(guard: Guard | None) -> tuple[int, Any]:
+        conversation = await conversations.staff_conversation_read(runtime, context.bot, conversation_id)
         if body.attachment_id is not None:
             content = await uploads.content_of(runtime, storage, account_id=context.account_id,
                                                token=body.attachment_id, caption=body.text)
         else:
             content = Content(kind="text", text=clean_text(body.text))
         stored = await conversations.send_as_staff(
-            runtime, actor=context.bot, conversation=conversation, content=content, storage=storage,
+            runtime, actor=context.bot, conversation=conversation, content=content, storage=storage, guard=guard,
             # The writer deduplicates on it too: a retry racing its first attempt stores one message.
             client_ref=f"app{context.app.id}:{idem.key}" if idem.key else None)
         return 201, _message(stored.view(staff=True))
 
-    return await idem.run(handler)
+    # The key is claimed in the message's own write: one transaction per call, not two.
+    return await idem.run_guarded(handler)
 
 
 def attachment_out(upload: IntegrationUpload) -> AttachmentOut:

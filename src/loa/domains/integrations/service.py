@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loa.db.base import utcnow
@@ -325,19 +325,23 @@ def forget_checked_tokens(session: AsyncSession) -> None:
     checked_tokens(runtime_of(session)).found.clear()
 
 
-async def authenticate(session: AsyncSession, raw: str, now: datetime | None = None) -> AppContext | None:
-    """The app behind an access token or API key, or None when it is unknown, expired or revoked."""
+_TOKEN_LOOKUP = (select(AppToken, IntegrationApp, User)
+                 .join(IntegrationApp, IntegrationApp.id == AppToken.app_id)
+                 .join(User, User.id == IntegrationApp.bot_user_id)
+                 .where(AppToken.token_hash == bindparam("token_hash"), AppToken.kind.in_(("access", "api_key"))))
+
+
+async def authenticate(runtime: Runtime, raw: str, now: datetime | None = None) -> AppContext | None:
+    """The app behind an access token or API key, or None when it is unknown, expired or revoked. A token this
+    process checked a moment ago is not looked up again (`CheckedTokens`): no session is opened for it."""
     now = now or utcnow()
     token_hash = hash_token(raw)
-    checked = checked_tokens(runtime_of(session))
+    checked = checked_tokens(runtime)
     context = checked.get(token_hash, now)
     if context is not None:
         return context
-    row = (await session.execute(
-        select(AppToken, IntegrationApp, User)
-        .join(IntegrationApp, IntegrationApp.id == AppToken.app_id)
-        .join(User, User.id == IntegrationApp.bot_user_id)
-        .where(AppToken.token_hash == token_hash, AppToken.kind.in_(("access", "api_key"))))).first()
+    async with runtime.read_session() as session:
+        row = (await session.execute(_TOKEN_LOOKUP, {"token_hash": token_hash})).first()
     if row is None:
         return None
     token, app, bot = row

@@ -80,8 +80,7 @@ async def _context(request: Request, scope: str | None) -> service.AppContext:
     raw = request.headers.get("access_token") or request.query_params.get("access_token") or ""
     if not raw or len(raw) > 256:
         raise ZaloError(INVALID_TOKEN, "Access token is invalid")
-    async with request.app.state.runtime.read_session() as session:
-        context = await service.authenticate(session, raw)
+    context = await service.authenticate(request.app.state.runtime, raw)
     if context is None:
         raise ZaloError(INVALID_TOKEN, "Access token is invalid or has expired")
     request.state.integration_app = context  # the call log
