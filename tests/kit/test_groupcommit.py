@@ -1,0 +1,82 @@
+"""The group-commit writer's guards and posted items, on the real database: a guard's check runs once for the
+items of a batch, in the batch's transaction (what it writes commits with the items), and refuses the items it
+answers with an error without storing them; a posted item is stored without its sender waiting, at the latest
+when the writer closes."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from loa.db.base import utcnow
+from loa.domains.people.models import SentMessage
+from loa.kit.errors import AppError, Conflict
+from loa.kit.groupcommit import Batch, GroupCommitWriter, Guard
+from loa.runtime import Runtime
+
+MESSAGES = SentMessage.__table__
+
+
+def _store(session: Session, bodies: list[str]) -> Batch[str]:
+    session.execute(insert(MESSAGES), [{"channel": "sms", "recipient": "item", "body": body, "created_at": utcnow()}
+                                       for body in bodies])
+    return Batch(list(bodies))
+
+
+async def _bodies(runtime: Runtime, recipient: str) -> list[str]:
+    async with runtime.read_session() as session:
+        return sorted(await session.scalars(select(SentMessage.body).where(SentMessage.recipient == recipient)))
+
+
+async def test_a_guard_checks_a_batch_at_once_and_refuses_items_in_its_transaction(runtime: Runtime) -> None:
+    calls: list[list[str]] = []
+
+    def no_taken_names(session: Session, names: list[str]) -> list[AppError | None]:
+        calls.append(list(names))
+        session.execute(insert(MESSAGES), [{"channel": "sms", "recipient": "guard", "body": name,
+                                            "created_at": utcnow()} for name in names])
+        return [Conflict("taken", code="taken") if name == "taken" else None for name in names]
+
+    writer: GroupCommitWriter[str, str] = GroupCommitWriter(runtime, _store, name="probe")
+    try:
+        outcomes = await asyncio.gather(
+            writer.submit("first", guard=Guard(no_taken_names, "one")),
+            writer.submit("second", guard=Guard(no_taken_names, "taken")),
+            writer.submit("third"),
+            writer.submit("fourth", guard=Guard(no_taken_names, "four")),
+            return_exceptions=True)
+    finally:
+        await writer.close()
+
+    assert outcomes[0] == "first" and outcomes[2] == "third" and outcomes[3] == "fourth"
+    assert isinstance(outcomes[1], Conflict) and outcomes[1].code == "taken"
+    assert calls == [["one", "taken", "four"]]  # one check for the whole batch
+    assert await _bodies(runtime, "item") == ["first", "fourth", "third"]  # the refused item is not stored
+    assert await _bodies(runtime, "guard") == ["four", "one", "taken"]  # the check's writes committed
+
+
+async def test_a_guard_that_fails_takes_its_batch_down_with_nothing_written(runtime: Runtime) -> None:
+    def broken(session: Session, subjects: list[Any]) -> list[AppError | None]:
+        session.execute(insert(MESSAGES), [{"channel": "sms", "recipient": "guard", "body": "x",
+                                            "created_at": utcnow()}])
+        raise RuntimeError("the check broke")
+
+    writer: GroupCommitWriter[str, str] = GroupCommitWriter(runtime, _store, name="probe")
+    try:
+        with pytest.raises(RuntimeError):
+            await writer.submit("first", guard=Guard(broken, None))
+    finally:
+        await writer.close()
+    async with runtime.read_session() as session:
+        assert await session.scalar(select(func.count()).select_from(SentMessage)) == 0
+
+
+async def test_a_posted_item_is_stored_without_its_sender_waiting(runtime: Runtime) -> None:
+    writer: GroupCommitWriter[str, str] = GroupCommitWriter(runtime, _store, name="probe")
+    assert writer.post("posted") is None  # nothing to await
+    await writer.close()  # stores what is queued first
+    assert await _bodies(runtime, "item") == ["posted"]
