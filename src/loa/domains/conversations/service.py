@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import Row, bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -112,7 +112,8 @@ async def check_citizen_rate(runtime: Runtime, citizen: User) -> None:
     await ratelimit.hit(runtime, "message", f"user:{citizen.id}", runtime.settings.message_limit_per_citizen)
 
 
-async def send_as_staff(runtime: Runtime, *, actor: User, conversation: Conversation, content: Content,
+async def send_as_staff(runtime: Runtime, *, actor: User, conversation: Conversation | ConversationParties,
+                        content: Content,
                         client_ref: str | None = None, storage: MediaStorage | None = None,
                         guard: Guard | None = None) -> Stored:
     """A reply in the account's name to a conversation `staff_conversation` gave the actor; the staff member
@@ -163,24 +164,40 @@ async def staff_conversation(session: AsyncSession, actor: User, conversation_id
     conversation with the actor's role on its account."""
     found = (await session.execute(_STAFF_CONVERSATION, {"actor_id": actor.id,
                                                          "conversation_id": conversation_id})).first()
-    return _staff_only(found, roles)
+    return _staff_only(found, roles).Conversation
 
 
-async def staff_conversation_read(runtime: Runtime, actor: User, conversation_id: int,
-                                  roles: Sequence[str] = INBOX_ROLES) -> Conversation:
-    """`staff_conversation` as a read of its own (`Runtime.read_sync`: on SQLite one call into a reader thread,
-    not a round trip per statement), for calls that need nothing else read (an app sending a message)."""
-    return _staff_only(await runtime.read_sync(_staff_conversation_row, actor.id, conversation_id), roles)
+class ConversationParties(NamedTuple):
+    """Who a conversation is between: all `send_as_staff` needs of it."""
+
+    id: int
+    account_id: int
+    citizen_id: int
 
 
-def _staff_conversation_row(session: Session, actor_id: int, conversation_id: int) -> Row[Any] | None:
-    return session.execute(_STAFF_CONVERSATION, {"actor_id": actor_id, "conversation_id": conversation_id}).first()
+_CONVERSATIONS = Conversation.__table__
+_STAFF_PARTIES = (select(_CONVERSATIONS.c.id, _CONVERSATIONS.c.account_id, _CONVERSATIONS.c.citizen_id,
+                         accounts.role_on(_CONVERSATIONS.c.account_id, bindparam("actor_id")))
+                  .where(_CONVERSATIONS.c.id == bindparam("conversation_id")))
 
 
-def _staff_only(found: Row[Any] | None, roles: Sequence[str]) -> Conversation:
+async def staff_conversation_parties(runtime: Runtime, actor: User, conversation_id: int,
+                                     roles: Sequence[str] = INBOX_ROLES) -> ConversationParties:
+    """`staff_conversation`'s check as a read of its own, for a call that only sends to the conversation (an
+    app's): on SQLite one call into a reader thread (`Runtime.read_sync`), and plain rows, not ORM objects."""
+    found = _staff_only(await runtime.read_sync(_staff_parties_row, actor.id, conversation_id), roles)
+    return ConversationParties(found.id, found.account_id, found.citizen_id)
+
+
+def _staff_parties_row(session: Session, actor_id: int, conversation_id: int) -> Row[Any] | None:
+    return session.execute(_STAFF_PARTIES, {"actor_id": actor_id, "conversation_id": conversation_id}).first()
+
+
+def _staff_only(found: Row[Any] | None, roles: Sequence[str]) -> Row[Any]:
+    """The row of a conversation with the actor's role, if the role lets them in (anyone else: 404)."""
     if found is None or found.role not in roles:
         raise NotFound(NOT_FOUND, code="conversation_not_found")
-    return found.Conversation
+    return found
 
 
 async def citizen_conversation(session: AsyncSession, citizen: User, account_id: int) -> Conversation:

@@ -136,7 +136,7 @@ async def send_message(request: Request, conversation_id: Id, body: SendMessage,
     storage = media_storage(runtime.settings)
 
     async def handler(guard: Guard | None) -> tuple[int, Any]:
-        conversation = await conversations.staff_conversation_read(runtime, context.bot, conversation_id)
+        conversation = await conversations.staff_conversation_parties(runtime, context.bot, conversation_id)
         if body.attachment_id is not None:
             content = await uploads.content_of(runtime, storage, account_id=context.account_id,
                                                token=body.attachment_id, caption=body.text)

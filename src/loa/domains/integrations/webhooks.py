@@ -304,6 +304,12 @@ def webhook_event(channel: str, payload: dict[str, Any]) -> WebhookEvent | None:
     return None
 
 
+# Built once: every batch of the message and report writers asks.
+_ENABLED_ENDPOINTS = (select(WebhookEndpoint.id, WebhookEndpoint.account_id, WebhookEndpoint.events)
+                      .where(WebhookEndpoint.account_id.in_(bindparam("account_ids", expanding=True)),
+                             WebhookEndpoint.enabled.is_(True)))
+
+
 def record_events(session: Session, published: Iterable[tuple[str, dict[str, Any]]]) -> int:
     """Write a delivery for every endpoint that chose one of these events (synchronous: it runs inside the
     committing transaction). Returns how many were written."""
@@ -312,9 +318,7 @@ def record_events(session: Session, published: Iterable[tuple[str, dict[str, Any
         return 0
     account_ids = sorted({item.account_id for item in found})
     endpoints: dict[int, list[tuple[int, set[str]]]] = {}
-    for endpoint_id, account_id, events in session.execute(
-            select(WebhookEndpoint.id, WebhookEndpoint.account_id, WebhookEndpoint.events)
-            .where(WebhookEndpoint.account_id.in_(account_ids), WebhookEndpoint.enabled.is_(True))):
+    for endpoint_id, account_id, events in session.execute(_ENABLED_ENDPOINTS, {"account_ids": account_ids}):
         endpoints.setdefault(account_id, []).append((endpoint_id, set(events or ())))
     if not endpoints:
         return 0
