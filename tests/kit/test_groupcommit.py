@@ -77,6 +77,8 @@ async def test_a_guard_that_fails_takes_its_batch_down_with_nothing_written(runt
 
 async def test_a_posted_item_is_stored_without_its_sender_waiting(runtime: Runtime) -> None:
     writer: GroupCommitWriter[str, str] = GroupCommitWriter(runtime, _store, name="probe")
-    assert writer.post("posted") is None  # nothing to await
-    await writer.close()  # stores what is queued first
+    stored = writer.post("posted")
+    assert not stored.done()  # the sender goes on; the batch runs later
+    await writer.close()
+    assert stored.result() == "posted"  # stores what is queued first
     assert await _bodies(runtime, "item") == ["posted"]

@@ -100,10 +100,13 @@ class GroupCommitWriter(Generic[Item, Result]):
         all: an idempotency key's claim) and may refuse it."""
         return await self._enqueue(item, guard)
 
-    def post(self, item: Item) -> None:
+    def post(self, item: Item) -> asyncio.Future[Result]:
         """Store one item with the next batch, without waiting for it (what no caller needs to see committed
-        before it answers); a failure is logged. Closing the writer stores what is queued first."""
-        self._enqueue(item, None).add_done_callback(self._posted)
+        before it answers); a failure is logged. Closing the writer stores what is queued first. The future is
+        there to watch (a callback once stored), not to await."""
+        future = self._enqueue(item, None)
+        future.add_done_callback(self._posted)
+        return future
 
     def _posted(self, future: asyncio.Future[Result]) -> None:
         if not future.cancelled() and future.exception() is not None:

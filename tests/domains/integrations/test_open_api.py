@@ -113,6 +113,26 @@ async def test_a_retried_post_with_the_same_idempotency_key_is_answered_once(run
     assert own.status_code == 201 and own.json()["text"] == "Từ 9 giờ."
 
 
+async def test_a_retry_right_after_the_answer_gets_it_again(runtime: Runtime, client_as,
+                                                             client: AsyncClient) -> None:
+    """The answer is kept just after it is sent: a retry arriving at once still gets it, never a 409."""
+    tenant = await make_tenant(runtime, client_as)
+    citizen = await make_user(runtime)
+    conversation_id = await _citizen_writes(runtime, citizen, tenant.account.id, "Cho hỏi lịch tiếp dân?")
+    headers = await _headers(client, tenant)
+    url = f"/api/v1/oa/conversations/{conversation_id}/messages"
+    for n in range(30):
+        key = {"Idempotency-Key": f"at-once-{n}"}
+        first = await client.post(url, json={"text": f"Thứ Năm hằng tuần ({n})."}, headers=headers | key)
+        again = await client.post(url, json={"text": f"Thứ Năm hằng tuần ({n})."}, headers=headers | key)
+        assert (first.status_code, again.status_code) == (201, 201), (n, again.text)
+        assert again.json() == first.json() and again.headers.get("idempotent-replayed") == "true"
+    async with runtime.read_session() as session:
+        outgoing = await session.scalar(select(func.count()).select_from(Message).where(
+            Message.conversation_id == conversation_id, Message.direction == "out"))
+    assert outgoing == 30
+
+
 async def test_an_app_lists_tags_and_untags_followers(runtime: Runtime, client_as, client: AsyncClient) -> None:
     tenant = await make_tenant(runtime, client_as)
     citizen = await make_user(runtime, name="Trần Thị Bình")

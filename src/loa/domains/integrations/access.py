@@ -185,6 +185,7 @@ class Idempotency:
         self.request = request
         self.key = key
         self.claimed = False  # the key is this request's: its answer is kept for the retries
+        self.request_hash = ""
 
     async def run(self, handler: Handler, *, fingerprint: bytes | None = None) -> JSONResponse:
         """The key claimed in a write of its own, then `handler()`."""
@@ -192,9 +193,10 @@ class Idempotency:
             status, body = await handler()
             return JSONResponse(body, status)
         app_id, request_hash = await self._identity(fingerprint)
-        held = await key_writer(_runtime(self.request)).submit(Claim(app_id, self.key, request_hash, utcnow()))
+        runtime = _runtime(self.request)
+        held = await key_writer(runtime).submit(Claim(app_id, self.key, request_hash, utcnow()))
         if held is not None:
-            return _replay(_refusal(held, request_hash))
+            return _replay(_refusal(held, request_hash, answers_in_flight(runtime).get((app_id, self.key))))
         self.claimed = True
         return await self._answer(app_id, handler)
 
@@ -205,7 +207,8 @@ class Idempotency:
             status, body = await handler(None)
             return JSONResponse(body, status)
         app_id, request_hash = await self._identity(None)
-        guard = Guard(_claim_keys, (self, Claim(app_id, self.key, request_hash, utcnow())))
+        in_flight = answers_in_flight(_runtime(self.request))
+        guard = Guard(_claim_keys, (self, Claim(app_id, self.key, request_hash, utcnow()), in_flight))
         try:
             return await self._answer(app_id, lambda: handler(guard))
         except Replayed as replayed:
@@ -216,7 +219,8 @@ class Idempotency:
         digest = hashlib.sha256()
         digest.update(f"{self.request.method} {self.request.url.path}\n".encode())
         digest.update(fingerprint if fingerprint is not None else await self.request.body())
-        return context.app.id, digest.hexdigest()
+        self.request_hash = digest.hexdigest()
+        return context.app.id, self.request_hash
 
     async def _answer(self, app_id: int, handler: Handler) -> JSONResponse:
         """Run the handler of a claimed key, and keep its answer (or forget the key) for the retries."""
@@ -238,28 +242,50 @@ class Idempotency:
         self._settle(app_id, status, body)
         return JSONResponse(body, status)
 
-    # The answer is kept with the key writer's next batch, and the caller does not wait for it: the writer keeps
-    # order, so a retry reaching this process after the answer replays it; another process may tell it for a
-    # few milliseconds that the first request is still running (409, retry). A process that dies first leaves
-    # the key running until `ABANDONED_AFTER`; the retry then runs again, and the message writer's own
-    # deduplication on the key answers it with the message the first request stored.
+    # The answer is kept with the key writer's next batch, and the caller does not wait for it. Until that batch
+    # has committed, the answer waits in this process's `answers_in_flight`, where a retry reaching this process
+    # finds it; one reaching another process within those milliseconds is told the first request is still
+    # running (409, retry). A process that dies first leaves the key running until `ABANDONED_AFTER`; the retry
+    # then runs again, and the message writer's own deduplication on the key answers it with the message the
+    # first request stored.
     def _settle(self, app_id: int, status: int | None, body: Any = None) -> None:
-        if self.claimed:  # a handler refused before its write reached the guard never held the key
-            key_writer(_runtime(self.request)).post(Settle(app_id, self.key or "", status, body))
+        if not self.claimed:  # a handler refused before its write reached the guard never held the key
+            return
+        runtime = _runtime(self.request)
+        row = (app_id, self.key or "")
+        in_flight = answers_in_flight(runtime)
+        if status is not None:
+            in_flight[row] = Held(self.request_hash, status, body)
+        kept = key_writer(runtime).post(Settle(app_id, self.key or "", status, body))
+        kept.add_done_callback(lambda _: in_flight.pop(row, None))
 
 
-def _claim_keys(session: Session, subjects: list[tuple[Idempotency, Claim]]) -> list[AppError | None]:
+def answers_in_flight(runtime: Runtime) -> dict[tuple[int, str], Held]:
+    """Answers of this process's calls whose keys' rows are not updated yet: (app id, key) → the answer."""
+    return runtime.part("integrations.answers_in_flight", lambda _: {})
+
+
+Subject = tuple["Idempotency", Claim, dict[tuple[int, str], Held]]
+
+
+def _claim_keys(session: Session, subjects: list[Subject]) -> list[AppError | None]:
     """The guard of a batch's keys (`run_guarded`): claimed together, in the batch's transaction."""
     outcomes: list[AppError | None] = []
-    for (idempotency, claim), held in zip(subjects, claim_all(session, [claim for _, claim in subjects]),
-                                          strict=True):
+    for (idempotency, claim, in_flight), held in zip(subjects, claim_all(session, [item[1] for item in subjects]),
+                                                     strict=True):
         if held is None:
             idempotency.claimed = True
-        outcomes.append(None if held is None else _refusal(held, claim.request_hash))
+            outcomes.append(None)
+        else:
+            outcomes.append(_refusal(held, claim.request_hash, in_flight.get((claim.app_id, claim.key))))
     return outcomes
 
 
-def _refusal(held: Held, request_hash: str) -> AppError:
+def _refusal(held: Held, request_hash: str, answered: Held | None) -> AppError:
+    """What holding a key means for a request with it; `answered`: the first request's answer while it is
+    still on its way to the key's row (this process's `answers_in_flight`)."""
+    if held.status_code is None and answered is not None:
+        held = answered
     if held.status_code is None:
         return KeyInUse("Yêu cầu với khóa này đang được xử lý, hãy thử lại / A request with this key is being "
                         "processed, retry", code="idempotency_in_progress")
