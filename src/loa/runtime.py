@@ -75,8 +75,8 @@ class Runtime:
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[None]:
-        """Around a short write transaction that awaits no other writer inside (a group-commit batch, an
-        idempotency key): on SQLite, this process's such transactions take turns here; elsewhere nothing."""
+        """Around a short write transaction that awaits no other writer inside (a group-commit batch, the Open
+        API's call log): on SQLite, this process's such transactions take turns here; elsewhere nothing."""
         if self._write_turn is None:
             yield
             return

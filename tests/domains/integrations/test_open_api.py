@@ -35,6 +35,13 @@ async def _citizen_writes(runtime: Runtime, citizen: User, account_id: int, text
     return int(stored.row["conversation_id"])
 
 
+async def _replies_in(runtime: Runtime, conversation_id: int) -> int:
+    """How many messages the account has sent in the conversation."""
+    async with runtime.read_session() as session:
+        return int(await session.scalar(select(func.count()).select_from(Message).where(
+            Message.conversation_id == conversation_id, Message.direction == "out")) or 0)
+
+
 async def _follow(runtime: Runtime, citizen: User, account_id: int) -> None:
     async with runtime.session() as session:
         await follows.follow(session, user=citizen, account_id=account_id)
@@ -80,10 +87,7 @@ async def test_a_retried_post_with_the_same_idempotency_key_is_answered_once(run
     again = await client.post(url, json={"text": "Từ 7 giờ 30."}, headers=headers | key)
     assert first.status_code == again.status_code == 201
     assert again.json() == first.json() and again.headers.get("idempotent-replayed") == "true"
-    async with runtime.read_session() as session:
-        outgoing = await session.scalar(select(func.count()).select_from(Message).where(
-            Message.conversation_id == conversation_id, Message.direction == "out"))
-    assert outgoing == 1
+    assert await _replies_in(runtime, conversation_id) == 1
 
     changed = await client.post(url, json={"text": "Từ 8 giờ."}, headers=headers | key)
     assert changed.status_code == 422 and changed.json()["error"]["code"] == "idempotency_key_reused"
@@ -127,10 +131,7 @@ async def test_a_retry_right_after_the_answer_gets_it_again(runtime: Runtime, cl
         again = await client.post(url, json={"text": f"Thứ Năm hằng tuần ({n})."}, headers=headers | key)
         assert (first.status_code, again.status_code) == (201, 201), (n, again.text)
         assert again.json() == first.json() and again.headers.get("idempotent-replayed") == "true"
-    async with runtime.read_session() as session:
-        outgoing = await session.scalar(select(func.count()).select_from(Message).where(
-            Message.conversation_id == conversation_id, Message.direction == "out"))
-    assert outgoing == 30
+    assert await _replies_in(runtime, conversation_id) == 30
 
 
 async def test_an_app_lists_tags_and_untags_followers(runtime: Runtime, client_as, client: AsyncClient) -> None:
@@ -219,10 +220,7 @@ async def test_an_app_never_reaches_another_account(runtime: Runtime, client_as,
     draft = (await client.post("/api/v1/oa/broadcasts", json={"title": "Thông báo"}, headers=their_headers)).json()
     publish = await client.post(f"/api/v1/oa/broadcasts/{draft['id']}/publish", headers=headers)
     assert publish.status_code in (403, 404)
-    async with runtime.read_session() as session:
-        outgoing = await session.scalar(select(func.count()).select_from(Message).where(
-            Message.conversation_id == their_conversation, Message.direction == "out"))
-    assert outgoing == 0
+    assert await _replies_in(runtime, their_conversation) == 0
 
 
 async def test_a_key_whose_first_request_never_finished_is_freed(runtime: Runtime, client_as,
