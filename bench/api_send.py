@@ -55,7 +55,9 @@ async def run(options: Options) -> AsyncIterator[dict[str, Any]]:
                     better="lower", target_ms=TARGET_P99_MS,
                     p50_ms=round(percentile(post.latencies, 50) * 1000, 3),
                     p99_ms=round(percentile(post.latencies, 99) * 1000, 3),
-                    errors=post.errors, achieved_per_second=round(post.achieved, 1))
+                    errors=post.errors, achieved_per_second=round(post.achieved, 1),
+                    server_cpu_ms_per_call=post.cpu_ms_per_request(),
+                    baseline_server_cpu_ms_per_call=health.cpu_ms_per_request())
 
 
 async def _setup(settings: Any) -> tuple[str, list[int]]:

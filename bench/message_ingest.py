@@ -89,6 +89,8 @@ async def run(options: Options) -> AsyncIterator[dict[str, Any]]:
                     p50_ms=round(percentile(post.latencies, 50) * 1000, 3),
                     p99_ms=round(percentile(post.latencies, 99) * 1000, 3),
                     errors=post.errors, achieved_per_second=round(post.achieved, 1),
+                    server_cpu_ms_per_call=post.cpu_ms_per_request(),
+                    baseline_server_cpu_ms_per_call=health.cpu_ms_per_request(),
                 )
 
 
@@ -178,6 +180,21 @@ class _Load:
         self.latencies: list[float] = []
         self.errors = 0
         self.achieved = 0.0
+        self.server_cpu_seconds: float | None = None  # what the server process spent on the load (Linux)
+
+    def cpu_ms_per_request(self) -> float | None:
+        if self.server_cpu_seconds is None or not self.latencies:
+            return None
+        return round(self.server_cpu_seconds * 1000 / len(self.latencies), 3)
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far, from /proc (None where there is none)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _sessions(settings: Any, count: int) -> list[tuple[str, str]]:
@@ -292,14 +309,23 @@ async def offered_against_health(settings: Any, requests: int,
 
         # One second of each first: connections, the writer's and reader's threads, compiled statements.
         await _offer(health, OFFERED_PER_SECOND)
-        health_load = await _offer(health, requests)
+        health_load = await _measured(server.pid, _offer(health, requests))
         await _offer(posted, OFFERED_PER_SECOND, first=requests)
-        post_load = await _offer(posted, requests)
+        post_load = await _measured(server.pid, _offer(posted, requests))
     finally:
         await connections.close()
         server.terminate()
         server.wait(timeout=30)
     return post_load, health_load
+
+
+async def _measured(pid: int, offered: Awaitable[_Load]) -> _Load:
+    before = _cpu_seconds(pid)
+    load = await offered
+    after = _cpu_seconds(pid)
+    if before is not None and after is not None:
+        load.server_cpu_seconds = after - before
+    return load
 
 
 async def _offer(call: Any, requests: int, *, first: int = 0) -> _Load:

@@ -5,12 +5,21 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.domains.conversations.helpers import answer, daily_counts, inbox, make_scene, staff_view, write
+from tests.domains.conversations.helpers import (
+    answer,
+    daily_counts,
+    inbox,
+    make_scene,
+    staff_of,
+    staff_view,
+    write,
+)
 from tests.factories import make_user
 
 from loa.domains.conversations import service
 from loa.domains.conversations.content import location_content, text_content
 from loa.domains.people.models import User
+from loa.kit.errors import NotFound
 from loa.runtime import Runtime
 
 CITIZENS = 40  # more than a handful: PostgreSQL stores a batch this size as one statement per table
@@ -63,3 +72,33 @@ async def test_a_crowd_of_messages_is_stored_in_one_batch_as_if_sent_one_by_one(
     assert counts["messages_in"] == 2 * CITIZENS + 2
     assert counts["conversations_started"] == CITIZENS + 1
     assert counts["messages_out"] == 1 and counts["responses"] == 1
+
+
+async def test_replies_naming_their_conversation_are_checked_in_their_batch(runtime: Runtime, client_as) -> None:
+    """A reply may name its conversation by id (an app's): the batch stores it only for the inbox staff of that
+    conversation's own account; any other, in the same batch, is refused as not found and stores nothing."""
+    scene = await make_scene(runtime, client_as)
+    ours = (await write(scene.as_citizen, scene.account.id, "Xin hỏi lịch tiêm chủng"))["conversation_id"]
+    other = await make_scene(runtime, client_as, account_name="Sở Giao thông Vận tải", citizen_name="Trần Thị Bình")
+    theirs = (await write(other.as_citizen, other.account.id, "Đèn tín hiệu hỏng"))["conversation_id"]
+    viewer, _ = await staff_of(runtime, client_as, scene.account, "viewer")
+
+    def reply(actor: User, conversation_id: int, text: str):  # type: ignore[no-untyped-def]
+        return service.reply_in_conversation(runtime, actor=actor, account_id=scene.account.id,
+                                             conversation_id=conversation_id, content=text_content(text))
+
+    outcomes = await asyncio.gather(
+        reply(scene.agent, ours, "Thứ bảy hằng tuần tại trạm y tế phường."),
+        reply(scene.agent, theirs, "Sang tài khoản khác"),
+        reply(other.agent, theirs, "Cán bộ của tài khoản khác, nhân danh tài khoản này"),
+        reply(viewer, ours, "Người chỉ xem"),
+        reply(scene.agent, 10**9, "Không có cuộc hội thoại này"),
+        return_exceptions=True)
+
+    stored = outcomes[0]
+    assert not isinstance(stored, BaseException) and stored.row["conversation_id"] == ours
+    for refused in outcomes[1:]:
+        assert isinstance(refused, NotFound) and refused.code == "conversation_not_found"
+    assert [m["text"] for m in await staff_view(scene.as_agent, ours)] == [
+        "Thứ bảy hằng tuần tại trạm y tế phường.", "Xin hỏi lịch tiêm chủng"]
+    assert [m["text"] for m in await staff_view(other.as_agent, theirs)] == ["Đèn tín hiệu hỏng"]

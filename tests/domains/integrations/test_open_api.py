@@ -223,8 +223,8 @@ async def test_an_app_never_reaches_another_account(runtime: Runtime, client_as,
     assert await _replies_in(runtime, their_conversation) == 0
 
 
-async def test_a_key_whose_first_request_never_finished_is_freed(runtime: Runtime, client_as,
-                                                                 client: AsyncClient) -> None:
+async def test_a_key_whose_first_request_never_finished_or_is_a_day_old_is_freed(runtime: Runtime, client_as,
+                                                                                client: AsyncClient) -> None:
     from datetime import timedelta
 
     from loa.db.base import utcnow
@@ -239,9 +239,15 @@ async def test_a_key_whose_first_request_never_finished_is_freed(runtime: Runtim
         session.add(IdempotencyKey(app_id=app_id, key="k1", request_hash="x", created_at=utcnow()))
         session.add(IdempotencyKey(app_id=app_id, key="k2", request_hash="x",
                                    created_at=utcnow() - timedelta(minutes=5)))
+        session.add(IdempotencyKey(app_id=app_id, key="k3", request_hash="x", status_code=201, response={"id": 1},
+                                   created_at=utcnow() - timedelta(hours=25)))
         await session.commit()
     url = f"/api/v1/oa/conversations/{conversation_id}/messages"
     running = await client.post(url, json={"text": "a"}, headers=headers | {"Idempotency-Key": "k1"})
     assert running.status_code == 409 and running.json()["error"]["code"] == "idempotency_in_progress"
     freed = await client.post(url, json={"text": "b"}, headers=headers | {"Idempotency-Key": "k2"})
     assert freed.status_code == 201 and freed.json()["text"] == "b"
+    expired = await client.post(url, json={"text": "c"}, headers=headers | {"Idempotency-Key": "k3"})
+    assert expired.status_code == 201 and expired.json()["text"] == "c"
+    again = await client.post(url, json={"text": "c"}, headers=headers | {"Idempotency-Key": "k3"})
+    assert again.json() == expired.json()

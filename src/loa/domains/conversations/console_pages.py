@@ -119,7 +119,7 @@ async def inbox_list(request: Request, account_id: AccountId, user: Staff, sessi
 async def _conversation(session: AsyncSession, user: User, desk: Desk, conversation_id: int) -> Conversation:
     conversation = await service.staff_conversation(session, user, conversation_id)
     if conversation.account_id != desk.account.id:  # the address names another account: as if it did not exist
-        raise NotFound(service.NOT_FOUND, code="conversation_not_found")
+        raise NotFound(service.CONVERSATION_NOT_FOUND, code="conversation_not_found")
     return conversation
 
 

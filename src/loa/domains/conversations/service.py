@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Row, bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import aliased
 
 from loa.db.base import utcnow
 from loa.domains.accounts import service as accounts
@@ -46,6 +46,8 @@ from loa.domains.conversations.views import (
     message_view,
 )
 from loa.domains.conversations.writer import (
+    CONVERSATION_NOT_FOUND,
+    INBOX_ROLES,
     Draft,
     MessageWriter,
     Stored,
@@ -68,8 +70,6 @@ from loa.kit.text import clean_line, fold
 if TYPE_CHECKING:
     from loa.runtime import Runtime
 
-# Who answers the inbox; editors write broadcasts and viewers read statistics.
-INBOX_ROLES = ("owner", "admin", "agent")
 SETTINGS_ROLES = accounts.MANAGERS
 MAX_LABELS = 10
 MAX_NOTE = 2000
@@ -77,7 +77,6 @@ MAX_REASON = 500
 MAX_CANNED = 200
 EVENT_RETENTION = timedelta(days=7)
 REPLAY_PAGE = 500
-NOT_FOUND = "Không tìm thấy cuộc hội thoại / Conversation not found"
 
 
 def writer(runtime: Runtime) -> MessageWriter:
@@ -112,14 +111,23 @@ async def check_citizen_rate(runtime: Runtime, citizen: User) -> None:
     await ratelimit.hit(runtime, "message", f"user:{citizen.id}", runtime.settings.message_limit_per_citizen)
 
 
-async def send_as_staff(runtime: Runtime, *, actor: User, conversation: Conversation | ConversationParties,
-                        content: Content,
-                        client_ref: str | None = None, storage: MediaStorage | None = None,
-                        guard: Guard | None = None) -> Stored:
+async def send_as_staff(runtime: Runtime, *, actor: User, conversation: Conversation, content: Content,
+                        client_ref: str | None = None, storage: MediaStorage | None = None) -> Stored:
     """A reply in the account's name to a conversation `staff_conversation` gave the actor; the staff member
-    is recorded, shown to staff only. `guard`: see `GroupCommitWriter.submit`."""
+    is recorded, shown to staff only."""
     draft = Draft("staff", conversation.account_id, conversation.citizen_id, content, sent_by=actor.id,
                   sent_by_name=actor.display_name, client_ref=client_ref)
+    return await _submit(runtime, draft, storage)
+
+
+async def reply_in_conversation(runtime: Runtime, *, actor: User, account_id: int, conversation_id: int,
+                                content: Content, client_ref: str | None = None,
+                                storage: MediaStorage | None = None, guard: Guard | None = None) -> Stored:
+    """`send_as_staff` to a conversation named by id, for a call that only sends (an app's): the batch that
+    stores the reply checks, in its own transaction, that the conversation is the account's and that the actor
+    answers its inbox (anyone else: 404), so no read comes first. `guard`: see `GroupCommitWriter.submit`."""
+    draft = Draft("staff", account_id, None, content, sent_by=actor.id, sent_by_name=actor.display_name,
+                  client_ref=client_ref, conversation_id=conversation_id)
     return await _submit(runtime, draft, storage, guard)
 
 
@@ -167,36 +175,10 @@ async def staff_conversation(session: AsyncSession, actor: User, conversation_id
     return _staff_only(found, roles).Conversation
 
 
-class ConversationParties(NamedTuple):
-    """Who a conversation is between: all `send_as_staff` needs of it."""
-
-    id: int
-    account_id: int
-    citizen_id: int
-
-
-_CONVERSATIONS = Conversation.__table__
-_STAFF_PARTIES = (select(_CONVERSATIONS.c.id, _CONVERSATIONS.c.account_id, _CONVERSATIONS.c.citizen_id,
-                         accounts.role_on(_CONVERSATIONS.c.account_id, bindparam("actor_id")))
-                  .where(_CONVERSATIONS.c.id == bindparam("conversation_id")))
-
-
-async def staff_conversation_parties(runtime: Runtime, actor: User, conversation_id: int,
-                                     roles: Sequence[str] = INBOX_ROLES) -> ConversationParties:
-    """`staff_conversation`'s check as a read of its own, for a call that only sends to the conversation (an
-    app's): on SQLite one call into a reader thread (`Runtime.read_sync`), and plain rows, not ORM objects."""
-    found = _staff_only(await runtime.read_sync(_staff_parties_row, actor.id, conversation_id), roles)
-    return ConversationParties(found.id, found.account_id, found.citizen_id)
-
-
-def _staff_parties_row(session: Session, actor_id: int, conversation_id: int) -> Row[Any] | None:
-    return session.execute(_STAFF_PARTIES, {"actor_id": actor_id, "conversation_id": conversation_id}).first()
-
-
 def _staff_only(found: Row[Any] | None, roles: Sequence[str]) -> Row[Any]:
     """The row of a conversation with the actor's role, if the role lets them in (anyone else: 404)."""
     if found is None or found.role not in roles:
-        raise NotFound(NOT_FOUND, code="conversation_not_found")
+        raise NotFound(CONVERSATION_NOT_FOUND, code="conversation_not_found")
     return found
 
 
@@ -204,7 +186,7 @@ async def citizen_conversation(session: AsyncSession, citizen: User, account_id:
     conversation = await session.scalar(select(Conversation).where(
         Conversation.account_id == account_id, Conversation.citizen_id == citizen.id))
     if conversation is None:
-        raise NotFound(NOT_FOUND, code="conversation_not_found")
+        raise NotFound(CONVERSATION_NOT_FOUND, code="conversation_not_found")
     return conversation
 
 

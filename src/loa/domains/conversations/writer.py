@@ -11,12 +11,12 @@ follow's own transaction.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -54,6 +54,9 @@ MESSAGES = Message.__table__
 DAILY = MessageDailyCount.__table__
 MAX_BATCH = 1000
 
+# Who answers the inbox; editors write broadcasts and viewers read statistics.
+INBOX_ROLES = ("owner", "admin", "agent")
+CONVERSATION_NOT_FOUND = "Không tìm thấy cuộc hội thoại / Conversation not found"
 ACCOUNT_NOT_FOUND = "Không tìm thấy tài khoản / Account not found"
 BLOCKED = ("Tài khoản này đã chặn bạn nên bạn không thể gửi tin nhắn / "
            "This account has blocked you: you cannot message it")
@@ -76,6 +79,13 @@ SELECT_CONVERSATIONS = RawSelect("conversations", _LOADED, where_in="citizen_id"
 # Labels carry their conversation's inbox sort key (an index lookup per conversation without labels).
 UPDATE_LABEL_KEYS = RawWrite.update(ConversationLabel.__table__, ("state", "has_unread", "last_message_id"),
                                     key="conversation_id")
+# Built once: building it cost as much as running it.
+_STORED_REFERENCES = select(MESSAGES).where(MESSAGES.c.conversation_id.in_(bindparam("conversations", expanding=True)),
+                                            MESSAGES.c.client_ref.in_(bindparam("references", expanding=True)))
+# A staff reply that names its conversation: the conversation's parties and the sender's role on its account.
+_ADDRESSED = (select(CONVERSATIONS.c.id, CONVERSATIONS.c.account_id, CONVERSATIONS.c.citizen_id,
+                     accounts.role_on(CONVERSATIONS.c.account_id, bindparam("actor_id")))
+              .where(CONVERSATIONS.c.id.in_(bindparam("ids", expanding=True))))
 _STATE, _HAS_UNREAD, _LAST = (_MUTABLE.index(name) for name in ("state", "has_unread", "last_message_id"))
 _NO_RULES = automation.compile_rules(())
 _COUNTERS = ("messages_in", "messages_out", "auto_replies", "conversations_started", "responses",
@@ -84,15 +94,18 @@ _COUNTERS = ("messages_in", "messages_out", "auto_replies", "conversations_start
 
 @dataclass(frozen=True)
 class Draft:
-    """A message to store. `sender` "citizen" writes in; "staff" (a person, `sent_by`) and "welcome" write out."""
+    """A message to store. `sender` "citizen" writes in; "staff" (a person, `sent_by`) and "welcome" write out.
+    A staff reply may name its conversation instead of its citizen (`citizen_id` None, `conversation_id`): the
+    batch then checks that the conversation is the account's and that `sent_by` answers its inbox."""
 
     sender: str
     account_id: int
-    citizen_id: int
+    citizen_id: int | None
     content: Content
     sent_by: int | None = None
     sent_by_name: str | None = None
     client_ref: str | None = None
+    conversation_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -155,7 +168,7 @@ class _Batch:
 
     def __init__(self, session: Session, drafts: Sequence[Draft], now: datetime) -> None:
         self.session = session
-        self.drafts = drafts
+        self.drafts = list(drafts)  # a draft that names its conversation is completed with its citizen
         self.now = now
         self.day = vn_day(now)
         self.results: list[Stored | AppError | None] = [None] * len(drafts)
@@ -165,17 +178,19 @@ class _Batch:
         self.planned: list[_Planned] = []
         self.counts: dict[int, dict[str, int]] = {}
 
+    def _pending(self) -> list[tuple[int, Draft]]:
+        return [(index, draft) for index, draft in enumerate(self.drafts) if self.results[index] is None]
+
     def run(self) -> Batch[Stored]:
-        existing = accounts.existing_account_ids(self.session, {d.account_id for d in self.drafts})
-        for index, draft in enumerate(self.drafts):
+        self._address()
+        existing = accounts.existing_account_ids(self.session, {d.account_id for _, d in self._pending()})
+        for index, draft in self._pending():
             if draft.account_id not in existing:
                 self.results[index] = NotFound(ACCOUNT_NOT_FOUND, code="account_not_found")
-        self.valid = [draft for draft in self.drafts if draft.account_id in existing]
+        self.valid = [draft for _, draft in self._pending()]
         citizen_pairs = {(d.account_id, d.citizen_id) for d in self.valid if d.sender == "citizen"}
-        staff_pairs = {(d.account_id, d.citizen_id) for d in self.valid if d.sender == "staff"}
         blocked = follows.blocked_pairs(self.session, citizen_pairs)
-        following = follows.following_pairs(self.session, staff_pairs)
-        self._load_conversations(citizen_pairs - blocked, following)
+        following = self._load_conversations(citizen_pairs - blocked)
         duplicates = self._stored_references()
         rules, settings = self._automation({d.account_id for d in self.valid if d.sender == "citizen"})
         first_of_reference: dict[tuple[int, str], int] = {}
@@ -216,6 +231,27 @@ class _Batch:
         assert len(results) == len(self.drafts)
         return Batch(results, events)
 
+    def _address(self) -> None:
+        """Completes the drafts that name their conversation with its citizen, or refuses them (404) unless the
+        conversation is their account's and their sender is its inbox staff. Not locked: these columns never
+        change, and the conversation is locked with the others, in one order, by `_load_conversations`."""
+        by_sender: dict[int | None, set[int]] = {}
+        for draft in self.drafts:
+            if draft.conversation_id is not None:
+                by_sender.setdefault(draft.sent_by, set()).add(draft.conversation_id)
+        found: dict[tuple[int | None, int], Any] = {}
+        for sender, conversation_ids in by_sender.items():
+            for row in self.session.execute(_ADDRESSED, {"actor_id": sender, "ids": sorted(conversation_ids)}):
+                found[(sender, row.id)] = row
+        for index, draft in enumerate(self.drafts):
+            if draft.conversation_id is None:
+                continue
+            row = found.get((draft.sent_by, draft.conversation_id))
+            if row is None or row.account_id != draft.account_id or row.role not in INBOX_ROLES:
+                self.results[index] = NotFound(CONVERSATION_NOT_FOUND, code="conversation_not_found")
+            else:
+                self.drafts[index] = replace(draft, citizen_id=row.citizen_id)
+
     def _select_conversations(self, pairs: set[tuple[int, int]]) -> None:
         # By citizen (a citizen has few conversations), filtered to the batch's pairs; locked for this
         # transaction on PostgreSQL, in id order (SQLite's writer holds the whole database). Driver-level,
@@ -231,13 +267,17 @@ class _Batch:
                 loaded["has_unread"] = bool(loaded["has_unread"])
                 self.conversations[pair] = loaded
 
-    def _load_conversations(self, creatable_by_citizens: set[tuple[int, int]],
-                                  following: set[tuple[int, int]]) -> None:
-        """Every conversation of the batch; those a citizen or a welcome may start are created first."""
+    def _load_conversations(self, creatable_by_citizens: set[tuple[int, int]]) -> set[tuple[int, int]]:
+        """Every conversation of the batch; those a citizen or a welcome may start are created first, and so are
+        those staff may start (with a follower). Returns the follows asked about: staff writing first."""
         pairs = {(d.account_id, d.citizen_id) for d in self.valid}
         if not pairs:
-            return
+            return set()
         self._select_conversations(pairs)
+        following = follows.following_pairs(self.session, {
+            pair for d in self.valid if d.sender == "staff"
+            and ((conversation := self.conversations.get(pair := (d.account_id, d.citizen_id))) is None
+                 or conversation["last_inbound_at"] is None)})
         new: dict[tuple[int, int], str] = {}
         for draft in self.valid:
             pair = (draft.account_id, draft.citizen_id)
@@ -254,6 +294,7 @@ class _Batch:
                 {"account_id": account_id, "citizen_id": citizen_id, "state": state, "created_at": self.now}
                 for (account_id, citizen_id), state in new.items()])
             self._select_conversations(set(new))
+        return following
 
     def _stored_references(self) -> dict[tuple[int, str], dict[str, Any]]:
         wanted = {(conversation["id"], draft.client_ref) for draft in self.valid
@@ -261,9 +302,9 @@ class _Batch:
                   and (conversation := self.conversations.get((draft.account_id, draft.citizen_id))) is not None}
         if not wanted:
             return {}
-        rows = self.session.execute(select(MESSAGES).where(
-            MESSAGES.c.conversation_id.in_({conversation_id for conversation_id, _ in wanted}),
-            MESSAGES.c.client_ref.in_({reference for _, reference in wanted})))
+        rows = self.session.execute(_STORED_REFERENCES, {
+            "conversations": sorted({conversation_id for conversation_id, _ in wanted}),
+            "references": sorted({reference for _, reference in wanted})})
         found = {(row.conversation_id, row.client_ref): dict(row._mapping) for row in rows}
         return {key: value for key, value in found.items() if key in wanted}
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, bindparam, delete, or_, select, tuple_, update
+from sqlalchemy import and_, bindparam, delete, null, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from loa.db.raw import dialect_insert
+from loa.db.raw import dialect_of, insert_of
 from loa.domains.integrations.models import IdempotencyKey
 from loa.kit.groupcommit import Batch, GroupCommitWriter
 
@@ -57,6 +58,26 @@ Item = Claim | Settle
 
 KEYS = IdempotencyKey.__table__
 _ROW = tuple_(KEYS.c.app_id, KEYS.c.key)
+# Built once: building a statement cost as much as running it.
+_ANSWER = (update(KEYS).where(KEYS.c.app_id == bindparam("a"), KEYS.c.key == bindparam("k"))
+           .values(status_code=bindparam("s"), response=bindparam("r")))
+_FORGET = delete(KEYS).where(_ROW.in_(bindparam("rows", expanding=True)))
+_HOLDERS = (select(KEYS.c.app_id, KEYS.c.key, KEYS.c.request_hash, KEYS.c.status_code, KEYS.c.response)
+            .where(_ROW.in_(bindparam("rows", expanding=True))))
+
+
+@cache
+def _claim(dialect: str) -> Any:
+    """Takes each free key, or one whose claim is over: older than 24 h, or a first request that never finished
+    (its process died), which starts afresh. Returns the keys taken."""
+    statement = insert_of(dialect)(KEYS)
+    return statement.on_conflict_do_update(
+        index_elements=["app_id", "key"],
+        set_={"request_hash": statement.excluded.request_hash, "created_at": statement.excluded.created_at,
+              "status_code": null(), "response": null()},
+        where=or_(KEYS.c.created_at < bindparam("expired_before"),
+                  and_(KEYS.c.status_code.is_(None), KEYS.c.created_at < bindparam("abandoned_before"))),
+    ).returning(KEYS.c.app_id, KEYS.c.key)
 
 
 def _settle_all(session: Session, settles: list[Settle]) -> None:
@@ -64,33 +85,25 @@ def _settle_all(session: Session, settles: list[Settle]) -> None:
                 for item in settles if item.status is not None]
     forgotten = [(item.app_id, item.key) for item in settles if item.status is None]
     if answered:
-        session.execute(update(KEYS).where(KEYS.c.app_id == bindparam("a"), KEYS.c.key == bindparam("k"))
-                        .values(status_code=bindparam("s"), response=bindparam("r")), answered)
+        session.execute(_ANSWER, answered)
     if forgotten:
-        session.execute(delete(KEYS).where(_ROW.in_(forgotten)))
+        session.execute(_FORGET, {"rows": forgotten})
 
 
 def claim_all(session: Session, claims: list[Claim]) -> list[Held | None]:
-    """Each claim's outcome, in order: None when it took its key, else what holds the key."""
+    """Each claim's outcome, in order: None when it took its key, else what holds the key. One statement
+    when every key is free."""
     now = claims[0].now
-    wanted = list(dict.fromkeys((item.app_id, item.key) for item in claims))
-    # A key older than 24 h is forgotten, and so is a first request that never finished (its process died):
-    # the same key starts afresh.
-    session.execute(delete(KEYS).where(_ROW.in_(wanted), or_(
-        KEYS.c.created_at < now - IDEMPOTENCY_TTL,
-        and_(KEYS.c.status_code.is_(None), KEYS.c.created_at < now - ABANDONED_AFTER))))
-    first_of = {}
+    first_of: dict[tuple[int, str], Claim] = {}
     for item in claims:
         first_of.setdefault((item.app_id, item.key), item)
-    taken = {tuple(row) for row in session.execute(
-        dialect_insert(session)(KEYS)
-        .values([{"app_id": item.app_id, "key": item.key, "request_hash": item.request_hash, "created_at": item.now}
-                 for item in first_of.values()])
-        .on_conflict_do_nothing().returning(KEYS.c.app_id, KEYS.c.key))}
-    others = [key for key in wanted if key not in taken]
-    held = {(row.app_id, row.key): Held(row.request_hash, row.status_code, row.response) for row in session.execute(
-        select(KEYS.c.app_id, KEYS.c.key, KEYS.c.request_hash, KEYS.c.status_code, KEYS.c.response)
-        .where(_ROW.in_(others)))} if others else {}
+    taken = {tuple(row) for row in session.execute(_claim(dialect_of(session)), [
+        {"app_id": item.app_id, "key": item.key, "request_hash": item.request_hash, "created_at": item.now,
+         "expired_before": now - IDEMPOTENCY_TTL, "abandoned_before": now - ABANDONED_AFTER}
+        for item in first_of.values()])}
+    others = [key for key in first_of if key not in taken]
+    held = {(row.app_id, row.key): Held(row.request_hash, row.status_code, row.response)
+            for row in session.execute(_HOLDERS, {"rows": others})} if others else {}
     outcomes: list[Held | None] = []
     for item in claims:
         key = (item.app_id, item.key)

@@ -136,14 +136,14 @@ async def send_message(request: Request, conversation_id: Id, body: SendMessage,
     storage = media_storage(runtime.settings)
 
     async def handler(guard: Guard | None) -> tuple[int, Any]:
-        conversation = await conversations.staff_conversation_parties(runtime, context.bot, conversation_id)
         if body.attachment_id is not None:
             content = await uploads.content_of(runtime, storage, account_id=context.account_id,
                                                token=body.attachment_id, caption=body.text)
         else:
             content = Content(kind="text", text=clean_text(body.text))
-        stored = await conversations.send_as_staff(
-            runtime, actor=context.bot, conversation=conversation, content=content, storage=storage, guard=guard,
+        stored = await conversations.reply_in_conversation(
+            runtime, actor=context.bot, account_id=context.account_id, conversation_id=conversation_id,
+            content=content, storage=storage, guard=guard,
             # The writer deduplicates on it too: a retry racing its first attempt stores one message.
             client_ref=f"app{context.app.id}:{idem.key}" if idem.key else None)
         return 201, _message(stored.view(staff=True))
