@@ -9,7 +9,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from loa.db.base import utcnow
@@ -82,3 +82,18 @@ async def test_a_posted_item_is_stored_without_its_sender_waiting(runtime: Runti
     await writer.close()
     assert stored.result() == "posted"  # stores what is queued first
     assert await _bodies(runtime, "item") == ["posted"]
+
+
+async def test_a_batch_whose_connection_the_server_cut_is_stored_on_a_new_one(runtime: Runtime) -> None:
+    if runtime.is_sqlite:
+        pytest.skip("SQLite has no server to cut a connection: its writer's connection is a file handle")
+    writer: GroupCommitWriter[str, str] = GroupCommitWriter(runtime, _store, name="probe")
+    try:
+        assert await writer.submit("before") == "before"
+        async with runtime.session() as session:  # what a server restart does to every connection
+            await session.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                       "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+        assert await writer.submit("after") == "after"
+    finally:
+        await writer.close()
+    assert await _bodies(runtime, "item") == ["after", "before"]

@@ -8,19 +8,22 @@ once the batch has committed, and publishes the batch's events in order while th
 
 On SQLite the function runs in a thread of its own with its own connection (a batch is one call into the
 thread; through aiosqlite each statement would be a round trip between threads); on PostgreSQL through
-`run_sync` on an async session.
+`run_sync` on a connection the writer keeps (`_KeptConnection`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import structlog
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 from sqlalchemy.orm import Session, sessionmaker
 
 from loa.db.engine import create_sync_sqlite_engine
@@ -91,6 +94,7 @@ class GroupCommitWriter(Generic[Item, Result]):
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         self._sqlite = _SqliteThread(runtime.database_url, name) if runtime.is_sqlite else None
+        self._postgresql = None if runtime.is_sqlite else _KeptConnection(runtime.engine)
         self._to_publish: asyncio.Queue[list[tuple[str, dict[str, Any]]]] = asyncio.Queue()
         self._publisher: asyncio.Task[None] | None = None
 
@@ -185,10 +189,8 @@ class GroupCommitWriter(Generic[Item, Result]):
             async with self.runtime.writing():
                 return await asyncio.get_running_loop().run_in_executor(sqlite.thread, sqlite.commit,
                                                                         self._store_hooked, batch)
-        async with self.runtime.session() as session:
-            result = await session.run_sync(self._store_hooked, batch)
-            await session.commit()
-            return result
+        assert self._postgresql is not None
+        return await self._postgresql.commit(self._store_hooked, batch)
 
     async def _answer(self, batch: list[Entry[Item, Result]], result: Batch[Result]) -> None:
         for (_, future, _), outcome in zip(batch, result.results, strict=True):
@@ -229,6 +231,66 @@ class GroupCommitWriter(Generic[Item, Result]):
             self._publisher = None
         if self._sqlite is not None:
             await asyncio.to_thread(self._sqlite.close)
+        if self._postgresql is not None:
+            await self._postgresql.close()
+
+
+class _KeptConnection:
+    """A PostgreSQL writer's own connection, kept between batches as SQLite's writer thread keeps one: a batch
+    takes nothing from the pool, whose checkout costs a pre-ping (three round trips) every time. A connection
+    found broken (the server restarted, an idle connection cut) is replaced, and the batch that found it runs
+    once more on the new one when it failed before its commit: nothing of it was stored."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._connection: AsyncConnection | None = None
+
+    async def commit(self, store: Callable[[Session, list[Any]], Batch[Any]], items: list[Any]) -> Batch[Any]:
+        retries = 1
+        while True:
+            if self._connection is None:
+                self._connection = await self.engine.connect()
+            connection = self._connection
+            transaction = await connection.begin()
+            try:
+                result = await connection.run_sync(_in_session, store, items)
+            except DBAPIError as exc:
+                await self._end(transaction)
+                if exc.connection_invalidated:
+                    await self.close()
+                    if retries:
+                        retries -= 1
+                        log.warning("writer connection lost; the batch runs again on a new one")
+                        continue
+                raise
+            except BaseException:
+                await self._end(transaction)
+                raise
+            try:
+                await transaction.commit()
+            except DBAPIError as exc:  # not run again: the batch may be stored
+                if exc.connection_invalidated:
+                    await self.close()
+                raise
+            return result
+
+    async def _end(self, transaction: AsyncTransaction) -> None:
+        try:
+            await transaction.rollback()
+        except DBAPIError:
+            await self.close()
+
+    async def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with contextlib.suppress(DBAPIError):  # already broken: the pool discards it
+                await connection.close()
+
+
+def _in_session(connection: Connection, store: Callable[[Session, list[Any]], Batch[Any]],
+                items: list[Any]) -> Batch[Any]:
+    with Session(bind=connection) as session:  # joins the connection's transaction; never commits it
+        return store(session, items)
 
 
 class _SqliteThread:
