@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from loa.db.base import utcnow
 from loa.domains.people.models import SentMessage
-from loa.kit.errors import AppError, Conflict
+from loa.kit.errors import AppError, Conflict, Invalid
 from loa.kit.groupcommit import Batch, GroupCommitWriter, Guard
 from loa.runtime import Runtime
 
@@ -82,6 +82,42 @@ async def test_a_posted_item_is_stored_without_its_sender_waiting(runtime: Runti
     await writer.close()
     assert stored.result() == "posted"  # stores what is queued first
     assert await _bodies(runtime, "item") == ["posted"]
+
+
+async def test_a_guard_settles_its_items_with_their_outcomes_in_their_batch(runtime: Runtime) -> None:
+    settled: list[list[tuple[str, str]]] = []
+
+    def no_taken_names(session: Session, names: list[str]) -> list[AppError | None]:
+        return [Conflict("taken", code="taken") if name == "taken" else None for name in names]
+
+    def keep_outcomes(session: Session, answered: list[tuple[str, Any]]) -> None:
+        shown = [(name, outcome.code if isinstance(outcome, AppError) else outcome) for name, outcome in answered]
+        settled.append(shown)
+        session.execute(insert(MESSAGES), [{"channel": "sms", "recipient": "settle", "body": f"{name}={outcome}",
+                                            "created_at": utcnow()} for name, outcome in shown])
+
+    def store_all_but_bad(session: Session, bodies: list[str]) -> Batch[str]:
+        good = [body for body in bodies if body != "bad"]
+        _store(session, good)
+        return Batch([Invalid("bad", code="bad") if body == "bad" else body.upper() for body in bodies])
+
+    def guarded(name: str) -> Guard:
+        return Guard(no_taken_names, name, settle=keep_outcomes)
+
+    writer: GroupCommitWriter[str, str] = GroupCommitWriter(runtime, store_all_but_bad, name="probe")
+    try:
+        outcomes = await asyncio.gather(
+            writer.submit("first", guard=guarded("one")), writer.submit("second", guard=guarded("taken")),
+            writer.submit("third"), writer.submit("bad", guard=guarded("four")), return_exceptions=True)
+    finally:
+        await writer.close()
+
+    assert outcomes[0] == "FIRST" and outcomes[2] == "THIRD"
+    assert isinstance(outcomes[1], Conflict) and isinstance(outcomes[3], Invalid)
+    # Once for the batch, for the items the check let through: each with its result, or the store's refusal.
+    assert settled == [[("one", "FIRST"), ("four", "bad")]]
+    assert await _bodies(runtime, "settle") == ["four=bad", "one=FIRST"]  # committed with the batch
+    assert await _bodies(runtime, "item") == ["first", "third"]
 
 
 async def test_a_batch_whose_connection_the_server_cut_is_stored_on_a_new_one(runtime: Runtime) -> None:

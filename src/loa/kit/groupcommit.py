@@ -56,10 +56,15 @@ class Guard:
     """A check run in the batch's transaction before its item is stored: `check(session, subjects)` once for the
     subjects of every guard of the batch with that check (one statement for all, not one per item), answering
     None (the item goes through) or an error (the item is not stored; its sender gets the error) for each.
-    Whatever the check wrote commits with the batch."""
+    Whatever the check wrote commits with the batch.
+
+    `settle(session, [(subject, outcome)])`, if given, runs once the batch's items are stored, in the same
+    transaction, for the subjects the check let through, with each item's outcome: its result, or the error the
+    store refused it with (an idempotency key's answer, written with the item it answers for)."""
 
     check: Callable[[Session, list[Any]], list[AppError | None]]
     subject: Any
+    settle: Callable[[Session, list[tuple[Any, Any]]], None] | None = None
 
 
 Entry = tuple[Item, "asyncio.Future[Result]", Guard | None]
@@ -175,13 +180,17 @@ class GroupCommitWriter(Generic[Item, Result]):
                            if refusal is not None)
         items = [item for index, (item, _, _) in enumerate(batch) if index not in refused]
         stored = self.store(session, items) if items else Batch([])
+        results = iter(stored.results)
+        outcomes = [refused[index] if index in refused else next(results) for index in range(len(batch))]
+        settled: dict[Callable[..., Any], list[tuple[Any, Any]]] = {}
+        for index, (_, _, guard) in enumerate(batch):
+            if guard is not None and guard.settle is not None and index not in refused:
+                settled.setdefault(guard.settle, []).append((guard.subject, outcomes[index]))
+        for settle, answered in settled.items():
+            settle(session, answered)
         for hook in _HOOKS.get(self.name, ()):
             hook(session, stored.events)
-        if not refused:
-            return stored
-        outcomes = iter(stored.results)
-        return Batch([refused[index] if index in refused else next(outcomes) for index in range(len(batch))],
-                     stored.events)
+        return Batch(outcomes, stored.events)
 
     async def _commit(self, batch: list[Entry[Item, Result]]) -> Batch[Result]:
         if self._sqlite is not None:

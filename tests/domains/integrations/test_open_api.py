@@ -134,6 +134,37 @@ async def test_a_retry_right_after_the_answer_gets_it_again(runtime: Runtime, cl
     assert await _replies_in(runtime, conversation_id) == 30
 
 
+async def test_the_key_keeps_its_answer_with_the_message_a_refusal_included(runtime: Runtime, client_as,
+                                                                           client: AsyncClient) -> None:
+    """The key, the message and the answer commit together: the key's row has the answer as soon as the call
+    has answered (a retry reaching another process gets it too), and a conversation found unknown in the
+    write keeps its 404 for the retries."""
+    from loa.domains.integrations.models import IdempotencyKey
+
+    async def kept(key: str) -> tuple[int | None, Any]:
+        async with runtime.read_session() as session:
+            row = (await session.execute(select(IdempotencyKey.status_code, IdempotencyKey.response)
+                                         .where(IdempotencyKey.key == key))).one()
+        return row.status_code, row.response
+
+    tenant = await make_tenant(runtime, client_as)
+    citizen = await make_user(runtime)
+    conversation_id = await _citizen_writes(runtime, citizen, tenant.account.id, "Cho hỏi giờ làm việc?")
+    headers = await _headers(client, tenant)
+    sent = await client.post(f"/api/v1/oa/conversations/{conversation_id}/messages",
+                             json={"text": "Từ 7 giờ 30."}, headers=headers | {"Idempotency-Key": "sent"})
+    assert sent.status_code == 201 and await kept("sent") == (201, sent.json())
+
+    url = "/api/v1/oa/conversations/999999999/messages"
+    unknown = await client.post(url, json={"text": "Từ 7 giờ 30."}, headers=headers | {"Idempotency-Key": "lost"})
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "conversation_not_found"
+    assert await kept("lost") == (404, unknown.json())
+    again = await client.post(url, json={"text": "Từ 7 giờ 30."}, headers=headers | {"Idempotency-Key": "lost"})
+    assert again.status_code == 404 and again.json() == unknown.json()
+    assert again.headers.get("idempotent-replayed") == "true"
+    assert await _replies_in(runtime, conversation_id) == 1
+
+
 async def test_an_app_lists_tags_and_untags_followers(runtime: Runtime, client_as, client: AsyncClient) -> None:
     tenant = await make_tenant(runtime, client_as)
     citizen = await make_user(runtime, name="Trần Thị Bình")

@@ -183,9 +183,11 @@ class _Batch:
 
     def run(self) -> Batch[Stored]:
         self._address()
-        existing = accounts.existing_account_ids(self.session, {d.account_id for _, d in self._pending()})
+        # (A draft that named its conversation has its account: `_address` found it there.)
+        existing = accounts.existing_account_ids(
+            self.session, {d.account_id for _, d in self._pending() if d.conversation_id is None})
         for index, draft in self._pending():
-            if draft.account_id not in existing:
+            if draft.conversation_id is None and draft.account_id not in existing:
                 self.results[index] = NotFound(ACCOUNT_NOT_FOUND, code="account_not_found")
         self.valid = [draft for _, draft in self._pending()]
         citizen_pairs = {(d.account_id, d.citizen_id) for d in self.valid if d.sender == "citizen"}

@@ -13,7 +13,7 @@ import contextlib
 import hashlib
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 import structlog
 from fastapi import Depends, Header, Request, Response
@@ -27,9 +27,17 @@ from starlette.exceptions import HTTPException
 
 from loa.db.base import utcnow
 from loa.domains.integrations import service
-from loa.domains.integrations.idempotency_keys import IDEMPOTENCY_TTL, Claim, Held, Settle, claim_all, key_writer
+from loa.domains.integrations.idempotency_keys import (
+    IDEMPOTENCY_TTL,
+    Claim,
+    Held,
+    Settle,
+    claim_all,
+    key_writer,
+    settle_all,
+)
 from loa.domains.integrations.models import AppCall, IdempotencyKey
-from loa.kit.errors import AppError, Conflict, Forbidden, Invalid, TooMany, Unauthorized
+from loa.kit.errors import AppError, Conflict, Forbidden, Invalid, TooMany, Unauthorized, error_body
 from loa.kit.groupcommit import Guard
 
 if TYPE_CHECKING:
@@ -159,7 +167,8 @@ def call_log(runtime: Runtime) -> CallLog:
 # --- idempotency ----------------------------------------------------------------------------------------
 
 Handler = Callable[[], Awaitable[tuple[int, Any]]]
-GuardedHandler = Callable[[Guard | None], Awaitable[tuple[int, Any]]]
+GuardedWrite = Callable[[Guard | None], Awaitable[Any]]
+Respond = Callable[[Any], tuple[int, Any]]
 
 
 class KeyInUse(Conflict):
@@ -184,8 +193,8 @@ class Idempotency:
     def __init__(self, request: Request, key: str | None) -> None:
         self.request = request
         self.key = key
-        self.claimed = False  # the key is this request's: its answer is kept for the retries
         self.request_hash = ""
+        self.answer: tuple[int, Any] | None = None  # kept with the write (`run_guarded`)
 
     async def run(self, handler: Handler, *, fingerprint: bytes | None = None) -> JSONResponse:
         """The key claimed in a write of its own, then `handler()`."""
@@ -197,22 +206,27 @@ class Idempotency:
         held = await key_writer(runtime).submit(Claim(app_id, self.key, request_hash, utcnow()))
         if held is not None:
             return _replay(_refusal(held, request_hash, answers_in_flight(runtime).get((app_id, self.key))))
-        self.claimed = True
         return await self._answer(app_id, handler)
 
-    async def run_guarded(self, handler: GuardedHandler) -> JSONResponse:
-        """`handler(guard)` for a handler whose one write goes through a group-commit writer: `guard` claims the
-        key in that write's own transaction (`GroupCommitWriter.submit(guard=…)`), one write instead of two."""
+    async def run_guarded(self, write: GuardedWrite, respond: Respond) -> JSONResponse:
+        """`write(guard)` for a call whose one write goes through a group-commit writer, answered with
+        `respond(result)`. The guard claims the key in that write's own transaction, and keeps the answer there
+        too (`GroupCommitWriter.submit(guard=…)`): the key, the write and its answer commit together, one
+        transaction per call, and a retry anywhere finds the answer as soon as the call has it."""
         if self.key is None:
-            status, body = await handler(None)
+            status, body = respond(await write(None))
             return JSONResponse(body, status)
         app_id, request_hash = await self._identity(None)
         in_flight = answers_in_flight(_runtime(self.request))
-        guard = Guard(_claim_keys, (self, Claim(app_id, self.key, request_hash, utcnow()), in_flight))
+        guard = Guard(_claim_keys, _Guarded(self, Claim(app_id, self.key, request_hash, utcnow()), in_flight,
+                                            respond), settle=_answer_keys)
         try:
-            return await self._answer(app_id, lambda: handler(guard))
+            await write(guard)
         except Replayed as replayed:
             return _replay(replayed)
+        assert self.answer is not None  # kept by `_answer_keys` in the write's batch
+        status, body = self.answer
+        return JSONResponse(body, status)
 
     async def _identity(self, fingerprint: bytes | None) -> tuple[int, str]:
         context: service.AppContext = self.request.state.integration_app
@@ -229,12 +243,7 @@ class Idempotency:
         except (KeyInUse, KeyReused, Replayed):
             raise  # the key is another request's: nothing of it to keep or forget
         except AppError as exc:
-            if isinstance(exc, TooMany):  # a refusal that passes: the retry may succeed
-                self._settle(app_id, None)
-            else:
-                from loa.kit.errors import error_body
-
-                self._settle(app_id, exc.status_code, error_body(exc.code, exc.message, exc.details))
+            self._settle(app_id, *_kept_refusal(exc))
             raise
         except BaseException:
             self._settle(app_id, None)
@@ -242,15 +251,12 @@ class Idempotency:
         self._settle(app_id, status, body)
         return JSONResponse(body, status)
 
-    # The answer is kept with the key writer's next batch, and the caller does not wait for it. Until that batch
-    # has committed, the answer waits in this process's `answers_in_flight`, where a retry reaching this process
-    # finds it; one reaching another process within those milliseconds is told the first request is still
-    # running (409, retry). A process that dies first leaves the key running until `ABANDONED_AFTER`; the retry
-    # then runs again, and the message writer's own deduplication on the key answers it with the message the
-    # first request stored.
+    # `run`'s answer is kept with the key writer's next batch, and the caller does not wait for it. Until that
+    # batch has committed, the answer waits in this process's `answers_in_flight`, where a retry reaching this
+    # process finds it; one reaching another process within those milliseconds is told the first request is
+    # still running (409, retry). A process that dies first leaves the key running until `ABANDONED_AFTER`; the
+    # retry then runs again.
     def _settle(self, app_id: int, status: int | None, body: Any = None) -> None:
-        if not self.claimed:  # a handler refused before its write reached the guard never held the key
-            return
         runtime = _runtime(self.request)
         row = (app_id, self.key or "")
         in_flight = answers_in_flight(runtime)
@@ -265,20 +271,43 @@ def answers_in_flight(runtime: Runtime) -> dict[tuple[int, str], Held]:
     return runtime.part("integrations.answers_in_flight", lambda _: {})
 
 
-Subject = tuple["Idempotency", Claim, dict[tuple[int, str], Held]]
+def _kept_refusal(exc: AppError) -> tuple[int | None, Any]:
+    """What a key keeps of a refusal: the error, or nothing (None) for one that passes, where the retry may
+    succeed (too many calls)."""
+    if isinstance(exc, TooMany):
+        return None, None
+    return exc.status_code, error_body(exc.code, exc.message, exc.details)
 
 
-def _claim_keys(session: Session, subjects: list[Subject]) -> list[AppError | None]:
+class _Guarded(NamedTuple):
+    """A key claimed in a group-commit batch (`run_guarded`), and how to answer from what the batch stored."""
+
+    idempotency: Idempotency
+    claim: Claim
+    in_flight: dict[tuple[int, str], Held]
+    respond: Respond
+
+
+def _claim_keys(session: Session, subjects: list[_Guarded]) -> list[AppError | None]:
     """The guard of a batch's keys (`run_guarded`): claimed together, in the batch's transaction."""
     outcomes: list[AppError | None] = []
-    for (idempotency, claim, in_flight), held in zip(subjects, claim_all(session, [item[1] for item in subjects]),
-                                                     strict=True):
-        if held is None:
-            idempotency.claimed = True
-            outcomes.append(None)
-        else:
-            outcomes.append(_refusal(held, claim.request_hash, in_flight.get((claim.app_id, claim.key))))
+    for subject, held in zip(subjects, claim_all(session, [item.claim for item in subjects]), strict=True):
+        claim = subject.claim
+        outcomes.append(None if held is None else
+                        _refusal(held, claim.request_hash, subject.in_flight.get((claim.app_id, claim.key))))
     return outcomes
+
+
+def _answer_keys(session: Session, answered: list[tuple[_Guarded, Any]]) -> None:
+    """The answers of a batch's claimed keys, kept in the same transaction as what they answer for."""
+    settles = []
+    for subject, outcome in answered:
+        if isinstance(outcome, AppError):
+            status, body = _kept_refusal(outcome)
+        else:
+            status, body = subject.idempotency.answer = subject.respond(outcome)
+        settles.append(Settle(subject.claim.app_id, subject.claim.key, status, body))
+    settle_all(session, settles)
 
 
 def _refusal(held: Held, request_hash: str, answered: Held | None) -> AppError:

@@ -80,7 +80,8 @@ def _claim(dialect: str) -> Any:
     ).returning(KEYS.c.app_id, KEYS.c.key)
 
 
-def _settle_all(session: Session, settles: list[Settle]) -> None:
+def settle_all(session: Session, settles: list[Settle]) -> None:
+    """Keeps the answers (and forgets the keys of answers `None`), in the session's transaction."""
     answered = [{"a": item.app_id, "k": item.key, "s": item.status, "r": item.body}
                 for item in settles if item.status is not None]
     forgotten = [(item.app_id, item.key) for item in settles if item.status is None]
@@ -116,7 +117,7 @@ def claim_all(session: Session, claims: list[Claim]) -> list[Held | None]:
 
 def store(session: Session, items: list[Item]) -> Batch[Held | None]:
     """Answers first (a retry in the same batch then replays its answer), then claims, a statement or two each."""
-    _settle_all(session, [item for item in items if isinstance(item, Settle)])
+    settle_all(session, [item for item in items if isinstance(item, Settle)])
     claims = [item for item in items if isinstance(item, Claim)]
     outcomes = iter(claim_all(session, claims) if claims else [])
     return Batch([next(outcomes) if isinstance(item, Claim) else None for item in items])

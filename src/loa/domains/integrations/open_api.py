@@ -22,6 +22,7 @@ from loa.domains.broadcasts import service as broadcasts
 from loa.domains.broadcasts.models import Broadcast
 from loa.domains.conversations import service as conversations
 from loa.domains.conversations.content import Content, clean_text
+from loa.domains.conversations.writer import Stored
 from loa.domains.follows import service as follows
 from loa.domains.follows.models import Follow, FollowerTag
 from loa.domains.integrations import uploads
@@ -135,21 +136,19 @@ async def send_message(request: Request, conversation_id: Id, body: SendMessage,
     runtime = _runtime(request)
     storage = media_storage(runtime.settings)
 
-    async def handler(guard: Guard | None) -> tuple[int, Any]:
+    async def write(guard: Guard | None) -> Stored:
         if body.attachment_id is not None:
             content = await uploads.content_of(runtime, storage, account_id=context.account_id,
                                                token=body.attachment_id, caption=body.text)
         else:
             content = Content(kind="text", text=clean_text(body.text))
-        stored = await conversations.reply_in_conversation(
+        return await conversations.reply_in_conversation(
             runtime, actor=context.bot, account_id=context.account_id, conversation_id=conversation_id,
-            content=content, storage=storage, guard=guard,
-            # The writer deduplicates on it too: a retry racing its first attempt stores one message.
-            client_ref=f"app{context.app.id}:{idem.key}" if idem.key else None)
-        return 201, _message(stored.view(staff=True))
+            content=content, storage=storage, guard=guard)
 
-    # The key is claimed in the message's own write: one transaction per call, not two.
-    return await idem.run_guarded(handler)
+    # The key is claimed, and its answer kept, in the message's own write: one transaction per call. (So a
+    # retry can never store the message twice, and the message needs no reference of its own.)
+    return await idem.run_guarded(write, lambda stored: (201, _message(stored.view(staff=True))))
 
 
 def attachment_out(upload: IntegrationUpload) -> AttachmentOut:
