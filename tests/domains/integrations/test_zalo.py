@@ -117,3 +117,46 @@ async def test_an_existing_zalo_client_works_against_loa(runtime: Runtime, setti
     # The native API sees what the Zalo client sent.
     messages = await client.get("/api/v1/oa/conversations?state=waiting", headers=bearer(token))  # answered
     assert messages.json()["items"][0]["preview"].startswith("Anh/chị mang theo CCCD")
+
+
+async def test_a_reply_to_a_given_message_and_a_tag_removed_from_every_follower(runtime: Runtime, client_as,
+                                                                                client: httpx.AsyncClient) -> None:
+    """What the client package does not call: `message/cs` answering a message by its id (only the account's
+    own messages), and `tag/rmtag` taking a tag off every follower at once."""
+    tenant = await make_tenant(runtime, client_as)
+    other = await make_tenant(runtime, client_as, "Công an TP Hà Nội")
+    token = (await get_tokens(client, await make_app(tenant)))["access_token"]
+    headers = {"access_token": token}
+    an, binh = await make_user(runtime, name="Nguyễn Văn An"), await make_user(runtime, name="Trần Thị Bình")
+    async with runtime.session() as session:
+        for citizen in (an, binh):
+            await follows.follow(session, user=citizen, account_id=tenant.account.id)
+        await commit(session)
+    asked = await conversations.send_as_citizen(runtime, citizen=an, account_id=tenant.account.id,
+                                                content=Content(kind="text", text="Cho hỏi lịch tiêm chủng?"))
+    elsewhere = await conversations.send_as_citizen(runtime, citizen=binh, account_id=other.account.id,
+                                                    content=Content(kind="text", text="Mất giấy tờ xe"))
+
+    def answer(message_id: int) -> dict[str, Any]:
+        return {"recipient": {"message_id": str(message_id)}, "message": {"text": "Thứ Bảy, 8 giờ sáng."}}
+
+    replied = (await client.post("/zalo/v3.0/oa/message/cs", json=answer(asked.row["id"]), headers=headers)).json()
+    assert replied["error"] == 0 and replied["data"]["user_id"] == str(an.id)
+    foreign = (await client.post("/zalo/v3.0/oa/message/cs", json=answer(elsewhere.row["id"]),
+                                 headers=headers)).json()
+    assert foreign["error"] == -201
+    async with runtime.read_session() as session:
+        theirs = await conversations.conversation_with(session, account_id=other.account.id, citizen_id=binh.id)
+    assert theirs is not None and theirs.messages_out == 0
+
+    for citizen in (an, binh):
+        tagged = await client.post("/zalo/v2.0/oa/tag/tagfollower", headers=headers,
+                                   json={"user_id": str(citizen.id), "tag_name": "Hộ nghèo"})
+        assert tagged.json()["error"] == 0
+    removed = await client.post("/zalo/v2.0/oa/tag/rmtag", json={"tag_name": "ho ngheo"}, headers=headers)
+    assert removed.json()["error"] == 0
+    assert (await client.get("/zalo/v2.0/oa/tag/gettagsofoa", headers=headers)).json()["data"] == []
+    for citizen in (an, binh):
+        detail = (await client.get("/zalo/v3.0/oa/user/detail", headers=headers,
+                                   params={"data": f'{{"user_id": "{citizen.id}"}}'})).json()
+        assert detail["data"]["tags_and_notes_info"]["tag_names"] == []

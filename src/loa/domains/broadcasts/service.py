@@ -347,6 +347,18 @@ async def list_for_staff(session: AsyncSession, *, account_id: int, actor: User,
     return rows[:limit], (encode_cursor({"id": rows[limit - 1].id}) if len(rows) > limit else None)
 
 
+async def article_slice(session: AsyncSession, *, account_id: int, actor: User, offset: int,
+                        limit: int) -> tuple[int, list[Broadcast]]:
+    """How many articles the account has, and a page of them by offset, the newest first (the paging of the
+    Zalo-compatible surface), for any of its staff."""
+    await accounts.require_role(session, account_id, actor, accounts.STAFF_ROLES)
+    mine = (Broadcast.account_id == account_id, Broadcast.kind == "article")
+    total = int(await session.scalar(select(func.count()).where(*mine)) or 0)
+    rows = await session.scalars(select(Broadcast).where(*mine).order_by(Broadcast.id.desc())
+                                 .offset(offset).limit(limit))
+    return total, list(rows)
+
+
 async def reach(session: AsyncSession, *, broadcast_id: int, actor: User) -> BroadcastStats:
     await staff_broadcast(session, broadcast_id, actor)
     stats = await session.get(BroadcastStats, broadcast_id)

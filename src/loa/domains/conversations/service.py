@@ -190,6 +190,47 @@ async def citizen_conversation(session: AsyncSession, citizen: User, account_id:
     return conversation
 
 
+async def conversation_with(session: AsyncSession, *, account_id: int, citizen_id: int) -> Conversation | None:
+    """The account's conversation with a citizen, if they have one."""
+    return await session.scalar(select(Conversation).where(Conversation.account_id == account_id,
+                                                           Conversation.citizen_id == citizen_id))
+
+
+async def conversation_of_message(session: AsyncSession, *, account_id: int, message_id: int) -> Conversation | None:
+    """The conversation of one of the account's messages (None: no such message of this account)."""
+    return await session.scalar(select(Conversation).join(Message, Message.conversation_id == Conversation.id)
+                                .where(Message.id == message_id, Conversation.account_id == account_id))
+
+
+async def recent_chats(session: AsyncSession, *, actor: User, account_id: int, offset: int,
+                       limit: int) -> list[tuple[Message, int, str]]:
+    """The account's conversations by their latest message, newest first, paged by offset: each one's last
+    message with its citizen's id and name (the Zalo-compatible surface's recent chats)."""
+    await accounts.require_role(session, account_id, actor, INBOX_ROLES)
+    rows = await session.execute(
+        select(Message, User.id, User.display_name).join(Conversation, Conversation.last_message_id == Message.id)
+        .join(User, User.id == Conversation.citizen_id).where(Conversation.account_id == account_id)
+        .order_by(Conversation.last_message_id.desc()).offset(offset).limit(limit))
+    return [(message, user_id, name) for message, user_id, name in rows.all()]
+
+
+async def messages_with(session: AsyncSession, *, actor: User, account_id: int, citizen_id: int, offset: int,
+                        limit: int) -> tuple[str, list[Message]] | None:
+    """The citizen's name and a page (by offset, newest first) of their conversation with the account; None
+    when they have none."""
+    await accounts.require_role(session, account_id, actor, INBOX_ROLES)
+    found = (await session.execute(select(Conversation.id, User.display_name)
+                                   .join(User, User.id == Conversation.citizen_id)
+                                   .where(Conversation.account_id == account_id,
+                                          Conversation.citizen_id == citizen_id))).first()
+    if found is None:
+        return None
+    conversation_id, name = found
+    messages = await session.scalars(select(Message).where(Message.conversation_id == conversation_id)
+                                     .order_by(Message.id.desc()).offset(offset).limit(limit))
+    return name, list(messages)
+
+
 async def message_for(session: AsyncSession, user: User, message_id: int) -> Message:
     """A message, for the citizen of its conversation or the account's inbox staff (anyone else: 404)."""
     message = await session.get(Message, message_id)

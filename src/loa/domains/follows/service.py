@@ -25,6 +25,7 @@ from loa.kit.pagination import cursor_int, decode_cursor, encode_cursor
 from loa.kit.text import fold
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
+NOT_A_FOLLOWER = "Người này không theo dõi tài khoản / This person does not follow the account"
 FollowHook = Callable[[AsyncSession, Account, User], Awaitable[None]]
 FOLLOW_HOOKS: list[FollowHook] = []
 
@@ -227,6 +228,38 @@ async def list_followers(
     return followers, next_cursor
 
 
+async def get_follower(session: AsyncSession, *, account_id: int, actor: User, user_id: int) -> Follower:
+    """One follower of the account, as `list_followers` shows them (anyone else: 404)."""
+    await accounts.require_role(session, account_id, actor, FOLLOWER_STAFF)
+    row = (await session.execute(select(Follow, User.display_name).join(User, User.id == Follow.user_id).where(
+        Follow.account_id == account_id, Follow.user_id == user_id))).first()
+    if row is None:
+        raise NotFound(NOT_A_FOLLOWER, code="follower_not_found")
+    follow, name = row
+    tags = await follower_tags(session, account_id=account_id, user_id=user_id)
+    return Follower(user_id, name, follow.commune_code, follow.created_at, tags)
+
+
+async def follower_tags(session: AsyncSession, *, account_id: int, user_id: int) -> list[str]:
+    """The account's tags on a person, in order (none for a person who does not follow it)."""
+    return (await _tags_of(session, account_id, [user_id])).get(user_id, [])
+
+
+async def follower_ids(session: AsyncSession, *, account_id: int, actor: User, tag: str | None, offset: int,
+                       limit: int) -> tuple[int, list[int]]:
+    """How many follow the account (with `tag`, if given), and a page of their ids by offset, the latest
+    follower first (the paging of the Zalo-compatible surface)."""
+    await accounts.require_role(session, account_id, actor, FOLLOWER_STAFF)
+    query = select(Follow.user_id).where(Follow.account_id == account_id)
+    if tag:
+        query = query.join(FollowerTag, (FollowerTag.account_id == Follow.account_id)
+                           & (FollowerTag.user_id == Follow.user_id)).where(FollowerTag.tag == normalise_tag(tag))
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    ids = list(await session.scalars(query.order_by(Follow.created_at.desc(), Follow.user_id.desc())
+                                     .offset(offset).limit(limit)))
+    return total, ids
+
+
 async def _tags_of(session: AsyncSession, account_id: int, user_ids: list[int]) -> dict[int, list[str]]:
     if not user_ids:
         return {}
@@ -252,8 +285,7 @@ def normalise_tag(tag: str) -> str:
 async def _require_follower(session: AsyncSession, account_id: int, user_id: int) -> Follow:
     follow_row = await session.get(Follow, (account_id, user_id))
     if follow_row is None:
-        raise NotFound("Người này không theo dõi tài khoản / Not a follower of this account",
-                       code="follower_not_found")
+        raise NotFound(NOT_A_FOLLOWER, code="follower_not_found")
     return follow_row
 
 
@@ -277,6 +309,13 @@ async def untag_follower(session: AsyncSession, *, account_id: int, actor: User,
     await session.execute(delete(FollowerTag).where(
         FollowerTag.account_id == account_id, FollowerTag.user_id == user_id, FollowerTag.tag == normalise_tag(tag)
     ))
+
+
+async def remove_tag(session: AsyncSession, *, account_id: int, actor: User, tag: str) -> None:
+    """Takes a tag off every follower of the account that has it."""
+    await accounts.require_role(session, account_id, actor, FOLLOWER_STAFF)
+    await session.execute(delete(FollowerTag).where(FollowerTag.account_id == account_id,
+                                                    FollowerTag.tag == normalise_tag(tag)))
 
 
 async def tag_counts(session: AsyncSession, *, account_id: int, actor: User) -> list[tuple[str, int]]:

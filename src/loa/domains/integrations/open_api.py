@@ -14,7 +14,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Path, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse
-from sqlalchemy import select
 
 from loa.db.base import utcnow
 from loa.domains.accounts import service as accounts
@@ -24,7 +23,6 @@ from loa.domains.conversations import service as conversations
 from loa.domains.conversations.content import Content, clean_text
 from loa.domains.conversations.writer import Stored
 from loa.domains.follows import service as follows
-from loa.domains.follows.models import Follow, FollowerTag
 from loa.domains.integrations import uploads
 from loa.domains.integrations.access import AuditedRoute, Idem, require_app
 from loa.domains.integrations.models import IntegrationUpload
@@ -42,7 +40,6 @@ from loa.domains.integrations.schemas import (
     TagIn,
 )
 from loa.domains.integrations.service import AppContext
-from loa.domains.people.models import User
 from loa.domains.reports import service as reports
 from loa.domains.reports.models import Report
 from loa.domains.stats import service as stats
@@ -64,7 +61,6 @@ Followers = Annotated[AppContext, Depends(require_app("followers"))]
 Broadcasts = Annotated[AppContext, Depends(require_app("broadcasts"))]
 Reports = Annotated[AppContext, Depends(require_app("reports"))]
 Stats = Annotated[AppContext, Depends(require_app("stats"))]
-FOLLOWER_NOT_FOUND = "Người này không theo dõi tài khoản / This person does not follow the account"
 
 
 def _runtime(request: Request) -> Any:
@@ -202,8 +198,7 @@ async def list_followers(request: Request, context: Followers,
         rows, next_cursor = await follows.list_followers(session, account_id=context.account_id, actor=context.bot,
                                                          tag=tag, commune_code=commune_code, cursor=cursor,
                                                          limit=limit)
-    return Page(items=[FollowerOut(user_id=str(f.user_id), display_name=f.display_name, commune_code=f.commune_code,
-                                   followed_at=f.followed_at, tags=f.tags) for f in rows], next_cursor=next_cursor)
+    return Page(items=[_follower_out(follower) for follower in rows], next_cursor=next_cursor)
 
 
 @router.get("/followers/{user_id}", response_model=FollowerOut, summary="One follower")
@@ -213,16 +208,13 @@ async def get_follower(request: Request, user_id: Id, context: Followers) -> Fol
 
 
 async def _follower(session: Any, context: AppContext, user_id: int) -> FollowerOut:
-    await accounts.require_role(session, context.account_id, context.bot, follows.FOLLOWER_STAFF)
-    row = (await session.execute(select(Follow, User.display_name).join(User, User.id == Follow.user_id).where(
-        Follow.account_id == context.account_id, Follow.user_id == user_id))).first()
-    if row is None:
-        raise NotFound(FOLLOWER_NOT_FOUND, code="follower_not_found")
-    tags = list(await session.scalars(select(FollowerTag.tag).where(
-        FollowerTag.account_id == context.account_id, FollowerTag.user_id == user_id).order_by(FollowerTag.tag)))
-    follow, name = row
-    return FollowerOut(user_id=str(user_id), display_name=name, commune_code=follow.commune_code,
-                       followed_at=follow.created_at, tags=tags)
+    return _follower_out(await follows.get_follower(session, account_id=context.account_id, actor=context.bot,
+                                                    user_id=user_id))
+
+
+def _follower_out(follower: follows.Follower) -> FollowerOut:
+    return FollowerOut(user_id=str(follower.user_id), display_name=follower.display_name,
+                       commune_code=follower.commune_code, followed_at=follower.followed_at, tags=follower.tags)
 
 
 @router.post("/followers/{user_id}/tags", response_model=FollowerOut, summary="Tag a follower")

@@ -17,16 +17,14 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import func, select
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
 from loa.domains.accounts import service as accounts
 from loa.domains.conversations import service as conversations
 from loa.domains.conversations.content import Content, clean_text
-from loa.domains.conversations.models import Conversation, Message
+from loa.domains.conversations.models import Message
 from loa.domains.follows import service as follows
-from loa.domains.follows.models import Follow, FollowerTag
 from loa.domains.integrations import service, uploads
 from loa.domains.integrations.access import AuditedRoute
 from loa.domains.people.models import User
@@ -175,15 +173,16 @@ async def message_cs(request: Request, context: service.AppContext) -> dict[str,
     storage = media_storage(runtime.settings)
     async with runtime.read_session() as session:
         if recipient.get("message_id") is not None:  # a reply to a given inbound message
-            replied = await session.get(Message, _int(recipient["message_id"], "message_id", low=1))
-            conversation = await session.get(Conversation, replied.conversation_id) if replied else None
-            if conversation is None or conversation.account_id != context.account_id:
+            conversation = await conversations.conversation_of_message(
+                session, account_id=context.account_id,
+                message_id=_int(recipient["message_id"], "message_id", low=1))
+            if conversation is None:
                 raise ZaloError(INVALID_PARAM, "message_id is invalid")
             user_id = conversation.citizen_id
         else:
             user_id = _int(recipient.get("user_id"), "user_id", low=1)
-            conversation = await session.scalar(select(Conversation).where(
-                Conversation.account_id == context.account_id, Conversation.citizen_id == user_id))
+            conversation = await conversations.conversation_with(session, account_id=context.account_id,
+                                                                 citizen_id=user_id)
     content = await _cs_content(runtime, storage, context, message)  # copies an upload: after the checks
     if conversation is not None:
         stored = await conversations.send_as_staff(runtime, actor=context.bot, conversation=conversation,
@@ -254,12 +253,9 @@ async def listrecentchat(request: Request, context: service.AppContext) -> list[
     offset, count = _int(data.get("offset"), "offset", default=0), _int(data.get("count"), "count", default=10,
                                                                          low=1, high=10)
     async with request.app.state.runtime.read_session() as session:
-        await accounts.require_role(session, context.account_id, context.bot, conversations.INBOX_ROLES)
+        rows = await conversations.recent_chats(session, actor=context.bot, account_id=context.account_id,
+                                                offset=offset, limit=count)
         account = await accounts.get_account(session, context.account_id)
-        rows = (await session.execute(
-            select(Message, User.id, User.display_name).join(Conversation, Conversation.last_message_id == Message.id)
-            .join(User, User.id == Conversation.citizen_id).where(Conversation.account_id == context.account_id)
-            .order_by(Conversation.last_message_id.desc()).offset(offset).limit(count))).all()
     return [_chat_item(message, context.account_id, (user_id, name), account.name) for message, user_id, name in rows]
 
 
@@ -270,17 +266,13 @@ async def conversation(request: Request, context: service.AppContext) -> list[di
     offset, count = _int(data.get("offset"), "offset", default=0), _int(data.get("count"), "count", default=10,
                                                                          low=1, high=10)
     async with request.app.state.runtime.read_session() as session:
-        await accounts.require_role(session, context.account_id, context.bot, conversations.INBOX_ROLES)
-        account = await accounts.get_account(session, context.account_id)
-        found = (await session.execute(select(Conversation.id, User.display_name)
-                                       .join(User, User.id == Conversation.citizen_id)
-                                       .where(Conversation.account_id == context.account_id,
-                                              Conversation.citizen_id == user_id))).first()
+        found = await conversations.messages_with(session, actor=context.bot, account_id=context.account_id,
+                                                  citizen_id=user_id, offset=offset, limit=count)
         if found is None:
             raise ZaloError(INVALID_PARAM, "No conversation with this user_id")
-        messages = list(await session.scalars(select(Message).where(Message.conversation_id == found[0])
-                                              .order_by(Message.id.desc()).offset(offset).limit(count)))
-    return [_chat_item(message, context.account_id, (user_id, found[1]), account.name) for message in messages]
+        account = await accounts.get_account(session, context.account_id)
+    name, messages = found
+    return [_chat_item(message, context.account_id, (user_id, name), account.name) for message in messages]
 
 
 # --- users and tags ------------------------------------------------------------------------------------------
@@ -292,17 +284,15 @@ async def user_detail(request: Request, context: service.AppContext) -> dict[str
     async with request.app.state.runtime.read_session() as session:
         await accounts.require_role(session, context.account_id, context.bot, follows.FOLLOWER_STAFF)
         user = await session.get(User, user_id)
-        follow = await session.get(Follow, (context.account_id, user_id))
-        chat = await session.scalar(select(Conversation).where(Conversation.account_id == context.account_id,
-                                                               Conversation.citizen_id == user_id))
-        if user is None or (follow is None and chat is None):  # a stranger to this OA is unknown to it
+        following = await follows.is_following(session, user_id=user_id, account_id=context.account_id)
+        chat = await conversations.conversation_with(session, account_id=context.account_id, citizen_id=user_id)
+        if user is None or (not following and chat is None):  # a stranger to this OA is unknown to it
             raise ZaloError(INVALID_PARAM, "user_id is invalid")
-        tags = list(await session.scalars(select(FollowerTag.tag).where(
-            FollowerTag.account_id == context.account_id, FollowerTag.user_id == user_id).order_by(FollowerTag.tag)))
+        tags = await follows.follower_tags(session, account_id=context.account_id, user_id=user_id)
     last = chat.last_inbound_at if chat is not None else None
     return {"user_id": str(user.id), "user_id_by_app": str(user.id), "user_alias": "",
             "display_name": user.display_name, "avatar": "", "avatars": {"120": "", "240": ""}, "is_sensitive": False,
-            "user_is_follower": follow is not None,
+            "user_is_follower": following,
             "user_last_interaction_date": last.strftime("%d/%m/%Y") if last else "",
             "tags_and_notes_info": {"tag_names": tags, "notes": []}}
 
@@ -312,15 +302,9 @@ async def _followers(request: Request, context: service.AppContext) -> tuple[int
     offset = _int(data.get("offset"), "offset", default=0, high=1_000_000)
     count = _int(data.get("count"), "count", default=50, low=1, high=50)
     async with request.app.state.runtime.read_session() as session:
-        await accounts.require_role(session, context.account_id, context.bot, follows.FOLLOWER_STAFF)
-        query = select(Follow.user_id).where(Follow.account_id == context.account_id)
-        if data.get("tag_name"):
-            query = query.join(FollowerTag, (FollowerTag.account_id == Follow.account_id)
-                               & (FollowerTag.user_id == Follow.user_id)).where(
-                FollowerTag.tag == follows.normalise_tag(str(data["tag_name"])))
-        total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        ids = list(await session.scalars(query.order_by(Follow.created_at.desc(), Follow.user_id.desc())
-                                         .offset(offset).limit(count)))
+        total, ids = await follows.follower_ids(session, account_id=context.account_id, actor=context.bot,
+                                                tag=str(data["tag_name"]) if data.get("tag_name") else None,
+                                                offset=offset, limit=count)
     return total, offset, ids
 
 
@@ -371,13 +355,8 @@ async def rmtag(request: Request, context: service.AppContext) -> None:
     body = await _body(request)
     if not isinstance(body.get("tag_name"), str):
         raise ZaloError(INVALID_PARAM, "tag_name is required")
-    tag = follows.normalise_tag(body["tag_name"])
     async with request.app.state.runtime.session() as session:
-        user_ids = list(await session.scalars(select(FollowerTag.user_id).where(
-            FollowerTag.account_id == context.account_id, FollowerTag.tag == tag)))
-        for user_id in user_ids:
-            await follows.untag_follower(session, account_id=context.account_id, actor=context.bot, user_id=user_id,
-                                         tag=tag)
+        await follows.remove_tag(session, account_id=context.account_id, actor=context.bot, tag=body["tag_name"])
         await commit(session)
 
 

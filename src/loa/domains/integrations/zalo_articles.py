@@ -15,9 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import func, select
 
-from loa.domains.accounts import service as accounts
 from loa.domains.broadcasts import service as broadcasts
 from loa.domains.broadcasts.models import Broadcast
 from loa.domains.integrations import service
@@ -170,11 +168,10 @@ async def getslice(request: Request, context: service.AppContext) -> dict[str, A
     if kind not in ("normal", "video"):
         raise ZaloError(INVALID_PARAM, "type must be normal or video")
     async with request.app.state.runtime.read_session() as session:
-        await accounts.require_role(session, context.account_id, context.bot, accounts.STAFF_ROLES)
-        mine = (Broadcast.account_id == context.account_id, Broadcast.kind == "article")
-        total = 0 if kind == "video" else int(await session.scalar(select(func.count()).where(*mine)) or 0)
-        rows = [] if kind == "video" else list(await session.scalars(
-            select(Broadcast).where(*mine).order_by(Broadcast.id.desc()).offset(offset).limit(limit)))
+        total, rows = await broadcasts.article_slice(session, account_id=context.account_id, actor=context.bot,
+                                                     offset=offset, limit=limit)
+    if kind == "video":  # Loa has no videos
+        total, rows = 0, []
     return {"medias": [_summary(request, row) for row in rows], "total": total}
 
 
