@@ -277,9 +277,8 @@ class _KeptConnection:
                 raise
             try:
                 await transaction.commit()
-            except DBAPIError as exc:  # not run again: the batch may be stored
-                if exc.connection_invalidated:
-                    await self.close()
+            except BaseException:  # not run again (the batch may be stored), and the connection not trusted
+                await self.close()
                 raise
             return result
 
