@@ -8,7 +8,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pyotp
 import pytest
@@ -64,10 +64,14 @@ def live_redis_url(redis_url: str | None) -> str:
     wherever one is configured, as on CI; a configured but broken one fails them."""
     url = redis_url or os.environ.get("LOA_TEST_REDIS_URL")
     if not url:
-        if os.environ.get("LOA_TEST_REQUIRE_ALL") == "1":  # CI: every test runs, none is skipped
-            pytest.fail("LOA_TEST_REDIS_URL is not set, and this run must run every test")
-        pytest.skip("LOA_TEST_REDIS_URL is not set")
+        _missing("LOA_TEST_REDIS_URL")
     return url
+
+
+def _missing(variable: str) -> NoReturn:
+    if os.environ.get("LOA_TEST_REQUIRE_ALL") == "1":  # CI: every test runs, none is skipped
+        pytest.fail(f"{variable} is not set, and this run must run every test")
+    pytest.skip(f"{variable} is not set")
 
 
 @pytest.fixture(scope="session")
@@ -125,6 +129,29 @@ async def runtime(settings: Settings, reference_data: None) -> AsyncIterator[Run
         yield runtime
     finally:
         await runtime.close()
+
+
+@pytest.fixture
+async def postgresql_runtime(runtime: Runtime, settings: Settings) -> AsyncIterator[Runtime]:
+    """A runtime on the real PostgreSQL, for tests of how Loa meets the server itself (a connection the server
+    cuts), on both runs wherever a server is configured, as on CI: the PostgreSQL run's own runtime; on the
+    SQLite run, one on a database of its own (migrated, empty)."""
+    if not runtime.is_sqlite:
+        yield runtime
+        return
+    if not os.environ.get("LOA_TEST_DATABASE_URL"):
+        _missing("LOA_TEST_DATABASE_URL")
+    name = f"loa_test_server_{worker()}_{_RUN_ID}"
+    await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin(f'CREATE DATABASE "{name}"')
+    url = database_url_of(name)
+    server = Runtime(settings.model_copy(update={"database_url": url, "redis_url": None}))
+    try:
+        await upgrade_async(url)
+        yield server
+    finally:
+        await server.close()
+        await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

@@ -42,6 +42,15 @@ async def _replies_in(runtime: Runtime, conversation_id: int) -> int:
             Message.conversation_id == conversation_id, Message.direction == "out")) or 0)
 
 
+async def _sent_twice(client: AsyncClient, url: str, text: str, headers: dict[str, str]) -> None:
+    """A message sent, then sent again with the same key: both answered 201, the second with the first's answer,
+    replayed."""
+    first = await client.post(url, json={"text": text}, headers=headers)
+    again = await client.post(url, json={"text": text}, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 201), again.text
+    assert again.json() == first.json() and again.headers.get("idempotent-replayed") == "true"
+
+
 async def _follow(runtime: Runtime, citizen: User, account_id: int) -> None:
     async with runtime.session() as session:
         await follows.follow(session, user=citizen, account_id=account_id)
@@ -83,10 +92,7 @@ async def test_a_retried_post_with_the_same_idempotency_key_is_answered_once(run
     url = f"/api/v1/oa/conversations/{conversation_id}/messages"
     key = {"Idempotency-Key": "reply-42"}
 
-    first = await client.post(url, json={"text": "Từ 7 giờ 30."}, headers=headers | key)
-    again = await client.post(url, json={"text": "Từ 7 giờ 30."}, headers=headers | key)
-    assert first.status_code == again.status_code == 201
-    assert again.json() == first.json() and again.headers.get("idempotent-replayed") == "true"
+    await _sent_twice(client, url, "Từ 7 giờ 30.", headers | key)
     assert await _replies_in(runtime, conversation_id) == 1
 
     changed = await client.post(url, json={"text": "Từ 8 giờ."}, headers=headers | key)
@@ -119,18 +125,14 @@ async def test_a_retried_post_with_the_same_idempotency_key_is_answered_once(run
 
 async def test_a_retry_right_after_the_answer_gets_it_again(runtime: Runtime, client_as,
                                                              client: AsyncClient) -> None:
-    """The answer is kept just after it is sent: a retry arriving at once still gets it, never a 409."""
+    """A retry sent right after the answer gets that answer, never a 409."""
     tenant = await make_tenant(runtime, client_as)
     citizen = await make_user(runtime)
     conversation_id = await _citizen_writes(runtime, citizen, tenant.account.id, "Cho hỏi lịch tiếp dân?")
     headers = await _headers(client, tenant)
     url = f"/api/v1/oa/conversations/{conversation_id}/messages"
     for n in range(30):
-        key = {"Idempotency-Key": f"at-once-{n}"}
-        first = await client.post(url, json={"text": f"Thứ Năm hằng tuần ({n})."}, headers=headers | key)
-        again = await client.post(url, json={"text": f"Thứ Năm hằng tuần ({n})."}, headers=headers | key)
-        assert (first.status_code, again.status_code) == (201, 201), (n, again.text)
-        assert again.json() == first.json() and again.headers.get("idempotent-replayed") == "true"
+        await _sent_twice(client, url, f"Thứ Năm hằng tuần ({n}).", headers | {"Idempotency-Key": f"at-once-{n}"})
     assert await _replies_in(runtime, conversation_id) == 30
 
 
