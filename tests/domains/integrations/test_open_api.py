@@ -35,6 +35,15 @@ async def _citizen_writes(runtime: Runtime, citizen: User, account_id: int, text
     return int(stored.row["conversation_id"])
 
 
+async def _asked(runtime: Runtime, client_as, client: AsyncClient,  # type: ignore[no-untyped-def]
+                 question: str) -> tuple[Tenant, int, dict[str, str]]:
+    """An account with an app, and a citizen's question to it: the account, the conversation and the app's
+    headers."""
+    tenant = await make_tenant(runtime, client_as)
+    conversation_id = await _citizen_writes(runtime, await make_user(runtime), tenant.account.id, question)
+    return tenant, conversation_id, await _headers(client, tenant)
+
+
 async def _replies_in(runtime: Runtime, conversation_id: int) -> int:
     """How many messages the account has sent in the conversation."""
     async with runtime.read_session() as session:
@@ -85,10 +94,7 @@ async def test_an_app_reads_the_inbox_and_answers_a_citizen(runtime: Runtime, cl
 
 async def test_a_retried_post_with_the_same_idempotency_key_is_answered_once(runtime: Runtime, client_as,
                                                                                client: AsyncClient) -> None:
-    tenant = await make_tenant(runtime, client_as)
-    citizen = await make_user(runtime)
-    conversation_id = await _citizen_writes(runtime, citizen, tenant.account.id, "Cho hỏi giờ làm việc?")
-    headers = await _headers(client, tenant)
+    tenant, conversation_id, headers = await _asked(runtime, client_as, client, "Cho hỏi giờ làm việc?")
     url = f"/api/v1/oa/conversations/{conversation_id}/messages"
     key = {"Idempotency-Key": "reply-42"}
 
@@ -126,10 +132,7 @@ async def test_a_retried_post_with_the_same_idempotency_key_is_answered_once(run
 async def test_a_retry_right_after_the_answer_gets_it_again(runtime: Runtime, client_as,
                                                              client: AsyncClient) -> None:
     """A retry sent right after the answer gets that answer, never a 409."""
-    tenant = await make_tenant(runtime, client_as)
-    citizen = await make_user(runtime)
-    conversation_id = await _citizen_writes(runtime, citizen, tenant.account.id, "Cho hỏi lịch tiếp dân?")
-    headers = await _headers(client, tenant)
+    _, conversation_id, headers = await _asked(runtime, client_as, client, "Cho hỏi lịch tiếp dân?")
     url = f"/api/v1/oa/conversations/{conversation_id}/messages"
     for n in range(30):
         await _sent_twice(client, url, f"Thứ Năm hằng tuần ({n}).", headers | {"Idempotency-Key": f"at-once-{n}"})
@@ -149,10 +152,7 @@ async def test_the_key_keeps_its_answer_with_the_message_a_refusal_included(runt
                                          .where(IdempotencyKey.key == key))).one()
         return row.status_code, row.response
 
-    tenant = await make_tenant(runtime, client_as)
-    citizen = await make_user(runtime)
-    conversation_id = await _citizen_writes(runtime, citizen, tenant.account.id, "Cho hỏi giờ làm việc?")
-    headers = await _headers(client, tenant)
+    _, conversation_id, headers = await _asked(runtime, client_as, client, "Cho hỏi giờ làm việc?")
     sent = await client.post(f"/api/v1/oa/conversations/{conversation_id}/messages",
                              json={"text": "Từ 7 giờ 30."}, headers=headers | {"Idempotency-Key": "sent"})
     assert sent.status_code == 201 and await kept("sent") == (201, sent.json())
@@ -263,10 +263,7 @@ async def test_a_key_whose_first_request_never_finished_or_is_a_day_old_is_freed
     from loa.db.base import utcnow
     from loa.domains.integrations.models import IdempotencyKey, IntegrationApp
 
-    tenant = await make_tenant(runtime, client_as)
-    citizen = await make_user(runtime)
-    conversation_id = await _citizen_writes(runtime, citizen, tenant.account.id, "Xin chào")
-    headers = await _headers(client, tenant)
+    _, conversation_id, headers = await _asked(runtime, client_as, client, "Xin chào")
     async with runtime.session() as session:  # a first attempt whose process died mid-request
         app_id = await session.scalar(select(IntegrationApp.id))
         session.add(IdempotencyKey(app_id=app_id, key="k1", request_hash="x", created_at=utcnow()))
